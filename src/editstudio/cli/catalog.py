@@ -1,0 +1,1 @@
+"""Catalogue commands: models, recommend, estimate (filled in with the catalogue)."""

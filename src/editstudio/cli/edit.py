@@ -1,0 +1,1 @@
+"""The edit and ops commands (filled in with the CLI)."""
