@@ -21,7 +21,7 @@ def feather(mask: np.ndarray, radius_px: int = DEFAULT_FEATHER_PX) -> np.ndarray
     size = 2 * radius_px + 1
     blurred = cv2.GaussianBlur(alpha, (size, size), sigmaX=radius_px / 2.0, borderType=cv2.BORDER_REPLICATE)
     # Keep the painted region fully edited: feather only outward.
-    feathered: np.ndarray = np.maximum(np.asarray(blurred, dtype=np.float32), alpha)
+    feathered: np.ndarray = np.clip(np.maximum(np.asarray(blurred, dtype=np.float32), alpha), 0.0, 1.0)
     return feathered
 
 
