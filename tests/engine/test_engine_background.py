@@ -126,37 +126,37 @@ def alpha_of(image: Image.Image) -> np.ndarray:
 
 
 @pytest.fixture(scope="module", params=list(SCENES))
-def scene(request: pytest.FixtureRequest) -> Scene:
+def product_scene(request: pytest.FixtureRequest) -> Scene:
     return SCENES[request.param]()
 
 
 @pytest.fixture(scope="module")
-def cutout(scene: Scene) -> Image.Image:
-    return remove_background(Image.fromarray(scene[0]))
+def cutout(product_scene: Scene) -> Image.Image:
+    return remove_background(Image.fromarray(product_scene[0]))
 
 
-def test_cutout_matches_ground_truth(scene: Scene, cutout: Image.Image) -> None:
-    assert iou(alpha_of(cutout), scene[1]) > MIN_IOU
+def test_cutout_matches_ground_truth(product_scene: Scene, cutout: Image.Image) -> None:
+    assert iou(alpha_of(cutout), product_scene[1]) > MIN_IOU
 
 
-def test_cutout_is_rgba_of_the_same_size(scene: Scene, cutout: Image.Image) -> None:
+def test_cutout_is_rgba_of_the_same_size(product_scene: Scene, cutout: Image.Image) -> None:
     assert cutout.mode == "RGBA"
     assert cutout.size == (WIDTH, HEIGHT)
 
 
-def test_cutout_is_opaque_inside_and_clear_outside(scene: Scene, cutout: Image.Image) -> None:
+def test_cutout_is_opaque_inside_and_clear_outside(product_scene: Scene, cutout: Image.Image) -> None:
     alpha = np.asarray(cutout.getchannel("A"))
-    assert (alpha[far_inside(scene[1])] == 255).all()
-    assert (alpha[far_outside(scene[1])] == 0).all()
+    assert (alpha[far_inside(product_scene[1])] == 255).all()
+    assert (alpha[far_outside(product_scene[1])] == 0).all()
 
 
-def test_cutout_keeps_subject_pixels(scene: Scene, cutout: Image.Image) -> None:
-    inside = far_inside(scene[1])
-    np.testing.assert_array_equal(np.asarray(cutout)[..., :3][inside], scene[0][inside])
+def test_cutout_keeps_subject_pixels(product_scene: Scene, cutout: Image.Image) -> None:
+    inside = far_inside(product_scene[1])
+    np.testing.assert_array_equal(np.asarray(cutout)[..., :3][inside], product_scene[0][inside])
 
 
-def test_replace_over_colour(scene: Scene) -> None:
-    image, truth = scene
+def test_replace_over_colour(product_scene: Scene) -> None:
+    image, truth = product_scene
     colour = (10, 200, 90)
     result = replace_background(Image.fromarray(image), background=colour)
     assert result.mode == "RGB"

@@ -1,0 +1,235 @@
+"""The matte's steps one by one: background model, trimap, GrabCut, clean-up, edge refinement."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from editstudio.engine.segment import (
+    WORK_MAX_SIDE,
+    border_band,
+    build_trimap,
+    clean_mask,
+    decontaminate,
+    fill_small_holes,
+    fit_border_background,
+    foreground_alpha,
+    refine_alpha,
+    segment_with_grabcut,
+    to_lab,
+    working_copy,
+)
+
+HEIGHT, WIDTH = 240, 320
+
+
+def gradient(top: tuple[float, float, float], bottom: tuple[float, float, float]) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, HEIGHT)[:, None, None]
+    ramp = np.asarray(top) * (1 - t) + np.asarray(bottom) * t
+    return np.broadcast_to(ramp, (HEIGHT, WIDTH, 3)).astype(np.float64)
+
+
+def as_image(pixels: np.ndarray) -> np.ndarray:
+    return np.clip(pixels + 0.5, 0, 255).astype(np.uint8)
+
+
+def box(top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    mask = np.zeros((HEIGHT, WIDTH), bool)
+    mask[top:bottom, left:right] = True
+    return mask
+
+
+# --- background model -------------------------------------------------------------------------
+
+
+def test_background_model_recovers_a_gradient_behind_a_subject_on_the_edge() -> None:
+    background = gradient((40, 70, 150), (200, 210, 240))
+    image = background.copy()
+    image[box(80, HEIGHT, 100, 220)] = (220, 60, 20)  # stands on the bottom edge
+    model = fit_border_background(to_lab(as_image(image)))
+    predicted = model.predict(HEIGHT, WIDTH)
+    truth = to_lab(as_image(background))
+    # The hidden centre is extrapolated from the frame: within 2 ΔE (just noticeable), while the
+    # subject's own colour is tens of ΔE away.
+    assert np.linalg.norm(predicted[HEIGHT // 2, WIDTH // 2] - truth[HEIGHT // 2, WIDTH // 2]) < 2.0
+    assert np.linalg.norm(predicted[-1, WIDTH // 2] - truth[-1, WIDTH // 2]) < 2.0
+    assert model.sigma < 1.0
+
+
+def test_background_spread_measures_texture() -> None:
+    rng = np.random.default_rng(0)
+    flat = np.full((HEIGHT, WIDTH, 3), 200.0)
+    textured = flat + rng.normal(0, 8.0, (HEIGHT, WIDTH, 1))
+    flat_sigma = fit_border_background(to_lab(as_image(flat))).sigma
+    textured_sigma = fit_border_background(to_lab(as_image(textured))).sigma
+    assert flat_sigma < 0.1
+    assert textured_sigma > 1.0
+
+
+def test_border_band_is_a_frame() -> None:
+    band = border_band(100, 200, fraction=0.02)
+    assert band[0].all() and band[-1].all() and band[:, 0].all() and band[:, -1].all()
+    # 2 % of the long side: 4 px along every edge, nothing inside.
+    assert band[:, 100].sum() == 8 and band[50].sum() == 8
+    assert not band[4:-4, 4:-4].any()
+
+
+# --- trimap and GrabCut -----------------------------------------------------------------------
+
+
+def test_trimap_labels_far_subject_and_frame_connected_background() -> None:
+    distance = np.zeros((HEIGHT, WIDTH), np.float32)
+    distance[box(60, 180, 80, 240)] = 40.0  # the subject
+    distance[box(110, 130, 150, 170)] = 0.0  # a background-coloured patch enclosed by it
+    trimap = build_trimap(distance, sigma=0.5)
+    assert trimap[5, 5] == cv2.GC_BGD
+    assert trimap[HEIGHT // 2 - 40, WIDTH // 2 - 40] == cv2.GC_FGD
+    # Enclosed, so only probably background: GrabCut and hole filling decide.
+    assert trimap[120, 160] == cv2.GC_PR_BGD
+    # The subject's own outline is left undecided on both sides.
+    assert trimap[60, 160] in (cv2.GC_PR_FGD, cv2.GC_FGD)
+    assert trimap[58, 160] == cv2.GC_PR_BGD
+
+
+def test_trimap_tolerance_grows_with_background_spread() -> None:
+    distance = np.full((HEIGHT, WIDTH), 6.0, np.float32)
+    distance[border_band(HEIGHT, WIDTH)] = 0.0
+    # 6 ΔE is clearly off a flat background but within the noise of a textured one.
+    assert build_trimap(distance, sigma=0.1)[HEIGHT // 2, WIDTH // 2] != cv2.GC_BGD
+    textured = build_trimap(distance, sigma=3.0)
+    assert textured[HEIGHT // 2, WIDTH // 2] == cv2.GC_BGD
+
+
+def test_grabcut_separates_a_subject_and_is_deterministic() -> None:
+    rng = np.random.default_rng(1)
+    image = np.full((HEIGHT, WIDTH, 3), 235.0) + rng.normal(0, 3, (HEIGHT, WIDTH, 1))
+    subject = box(60, 180, 90, 230)
+    image[subject] = (30, 90, 170)
+    rgb = as_image(image)
+    trimap = np.full((HEIGHT, WIDTH), cv2.GC_PR_BGD, np.uint8)
+    trimap[border_band(HEIGHT, WIDTH, fraction=0.05)] = cv2.GC_BGD
+    trimap[box(40, 200, 70, 250)] = cv2.GC_PR_FGD  # a loose box around the subject
+    first = segment_with_grabcut(rgb, trimap)
+    second = segment_with_grabcut(rgb, trimap)
+    np.testing.assert_array_equal(first, second)
+    assert (first & subject).sum() / (first | subject).sum() > 0.95
+
+
+def test_grabcut_without_background_samples_returns_the_trimap_foreground() -> None:
+    trimap = np.full((HEIGHT, WIDTH), cv2.GC_PR_FGD, np.uint8)
+    mask = segment_with_grabcut(np.zeros((HEIGHT, WIDTH, 3), np.uint8), trimap)
+    assert mask.all()
+
+
+# --- clean-up ---------------------------------------------------------------------------------
+
+
+def test_clean_mask_drops_specks_and_keeps_large_parts() -> None:
+    mask = box(50, 150, 50, 150) | box(60, 140, 200, 260) | box(200, 203, 300, 303)
+    cleaned = clean_mask(mask)
+    assert cleaned[100, 100] and cleaned[100, 230]
+    assert not cleaned[201, 301]
+
+
+def test_clean_mask_of_nothing_is_nothing() -> None:
+    assert not clean_mask(np.zeros((HEIGHT, WIDTH), bool)).any()
+
+
+def test_fill_small_holes_fills_highlights_but_keeps_openings() -> None:
+    mask = box(20, 220, 20, 300)
+    mask[100:104, 100:104] = False  # a small highlight: 16 px
+    mask[60:160, 180:280] = False  # a handle's opening: 10 000 px
+    filled = fill_small_holes(mask, max_area_px=100)
+    assert filled[101, 101]
+    assert not filled[110, 230]
+    # Background reaching the frame is never a hole, whatever its size.
+    assert not fill_small_holes(box(0, 100, 0, WIDTH), max_area_px=1e9)[200, 10]
+
+
+# --- edge refinement --------------------------------------------------------------------------
+
+
+def supersampled_disc(scale: int = 4) -> np.ndarray:
+    """Exact-ish area coverage of a disc: drawn at ``scale``× and area-averaged down."""
+    big = np.zeros((HEIGHT * scale, WIDTH * scale), np.float32)
+    cv2.circle(big, (WIDTH * scale // 2, HEIGHT * scale // 2), 80 * scale, 1.0, -1)
+    coverage: np.ndarray = cv2.resize(big, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    return coverage
+
+
+def test_refine_alpha_is_exact_away_from_the_edge_and_soft_on_it() -> None:
+    coverage = supersampled_disc()
+    rgb = as_image(coverage[..., None] * np.array([20.0, 40.0, 200.0]) + (1 - coverage[..., None]) * 240.0)
+    alpha = refine_alpha(rgb, coverage >= 0.5)
+    inside = cv2.distanceTransform((coverage >= 1).astype(np.uint8), cv2.DIST_L2, 5) > 6
+    outside = cv2.distanceTransform((coverage <= 0).astype(np.uint8), cv2.DIST_L2, 5) > 6
+    assert (alpha[inside] == 1.0).all()
+    assert (alpha[outside] == 0.0).all()
+    edge = (coverage > 0) & (coverage < 1)
+    # Rounding to uint8 alone costs up to 0.01; a hard edge would be off by about 0.25 on average.
+    assert np.abs(alpha - coverage)[edge].mean() < 0.03
+
+
+def test_refine_alpha_upsamples_a_working_mask() -> None:
+    coverage = supersampled_disc()
+    rgb = as_image(coverage[..., None] * np.array([20.0, 40.0, 200.0]) + (1 - coverage[..., None]) * 240.0)
+    small_mask = cv2.resize(coverage, (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA) >= 0.5
+    alpha = refine_alpha(rgb, small_mask)
+    assert alpha.shape == (HEIGHT, WIDTH)
+    assert ((alpha >= 0.5) == (coverage >= 0.5)).mean() > 0.999
+
+
+def test_decontaminate_solves_edge_colours_and_leaves_the_rest() -> None:
+    coverage = supersampled_disc()
+    red = np.array([200.0, 30.0, 30.0])
+    rgb = as_image(coverage[..., None] * red + (1 - coverage[..., None]) * 245.0)
+    out = decontaminate(rgb, coverage)
+    solid = (coverage == 0) | (coverage == 1)
+    np.testing.assert_array_equal(out[solid], rgb[solid])
+    solvable = (coverage >= 0.25) & (coverage < 1)
+    # Mixed pixels are as bright as ~245 in green; solved, they return to the subject's red.
+    assert np.abs(out[solvable].astype(float) - red).max() < 12
+
+
+# --- whole matte ------------------------------------------------------------------------------
+
+
+def test_foreground_alpha_shape_type_and_range() -> None:
+    rng = np.random.default_rng(2)
+    image = np.full((HEIGHT, WIDTH, 3), 250.0) + rng.normal(0, 2, (HEIGHT, WIDTH, 1))
+    image[box(70, 170, 100, 220)] = (10, 10, 10)
+    alpha = foreground_alpha(as_image(image))
+    assert alpha.dtype == np.float32
+    assert alpha.shape == (HEIGHT, WIDTH)
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+    assert alpha[120, 160] == 1.0 and alpha[5, 5] == 0.0
+
+
+def test_foreground_alpha_is_deterministic() -> None:
+    rng = np.random.default_rng(3)
+    image = gradient((90, 90, 90), (170, 170, 170)) + rng.normal(0, 4, (HEIGHT, WIDTH, 1))
+    image[box(60, 200, 120, 200)] = (180, 40, 120)
+    rgb = as_image(image)
+    np.testing.assert_array_equal(foreground_alpha(rgb), foreground_alpha(rgb))
+
+
+def test_plain_image_has_no_subject() -> None:
+    rgb = as_image(np.full((HEIGHT, WIDTH, 3), 128.0))
+    assert not foreground_alpha(rgb).any()
+
+
+def test_large_input_is_segmented_on_a_working_copy() -> None:
+    big = (WORK_MAX_SIDE * 3, WORK_MAX_SIDE * 2)
+    assert max(working_copy(np.zeros((*big, 3), np.uint8)).shape[:2]) == WORK_MAX_SIDE
+    small = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    assert working_copy(small) is small
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3), np.float32)],
+)
+def test_foreground_alpha_rejects_other_layouts(bad: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        foreground_alpha(bad)
