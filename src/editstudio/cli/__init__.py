@@ -10,6 +10,7 @@ import typer
 # Importing the command modules registers their commands on ``app``.
 from editstudio.cli import catalog as _catalog  # noqa: F401  (registers commands)
 from editstudio.cli import edit as _edit  # noqa: F401  (registers commands)
+from editstudio.cli import ops as _ops  # noqa: F401  (registers commands)
 from editstudio.cli.app import app, console_error
 from editstudio.core.errors import EditStudioError
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.console import Console
+from rich.text import Text
+
+from editstudio.core.errors import EditStudioError
 
 app = typer.Typer(
     name="editstudio",
@@ -18,4 +24,20 @@ err_console = Console(stderr=True)
 
 
 def console_error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``message`` (plain text, never Rich markup: it may quote user input) to stderr."""
+    # soft_wrap: an error message stays one line, so scripts can grep it whatever the width.
+    err_console.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """Turn an ``EditStudioError`` into its message on stderr and the error's exit code.
+
+    ``main()`` does the same for the installed command; this makes a command behave the same when
+    invoked through ``app`` directly (tests, embedding).
+    """
+    try:
+        yield
+    except EditStudioError as exc:
+        console_error(exc.message)
+        raise typer.Exit(exc.exit_code) from exc
