@@ -1,0 +1,76 @@
+"""The loopback WaveSpeed stub (one uvicorn server per session) and providers pointed at it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+from pydantic import SecretStr
+from wavespeed_stub import API_KEY, StubState, create_app
+
+from editstudio.providers.http import PollPolicy, ProviderHttp, RetryPolicy, Timeouts
+from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
+
+# Small but non-zero: tests exercise the same backoff code paths as production, quickly.
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, jitter=0.0)
+FAST_POLL = PollPolicy(interval_s=0.01, max_interval_s=0.05)
+
+
+@dataclass
+class StubServer:
+    url: str
+    state: StubState
+
+
+@pytest.fixture(scope="session")
+def stub_server() -> Iterator[StubServer]:
+    state = StubState()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield StubServer(f"http://127.0.0.1:{port}", state)
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture
+def stub(stub_server: StubServer) -> StubServer:
+    stub_server.state.reset()
+    return stub_server
+
+
+def make_provider(
+    stub: StubServer,
+    *,
+    api_key: str = API_KEY,
+    options: WaveSpeedOptions | None = None,
+    timeouts: Timeouts | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+) -> WaveSpeedProvider:
+    http = ProviderHttp("wavespeed", timeouts=timeouts, retry=retry, poll=FAST_POLL)
+    return WaveSpeedProvider(
+        api_key=SecretStr(api_key),
+        base_url=stub.url,
+        http=http,
+        options=options or WaveSpeedOptions(deadline_s=20.0),
+    )
+
+
+@pytest.fixture
+async def provider(stub: StubServer) -> AsyncIterator[WaveSpeedProvider]:
+    async with make_provider(stub) as opened:
+        yield opened
