@@ -216,6 +216,13 @@ def mask_of_another_aspect(tmp_path: Path) -> list[str | Path]:
     return [source, "--op", "erase", "--mask", wrong]
 
 
+def corrupt_mask(tmp_path: Path) -> list[str | Path]:
+    source = save(photo(), tmp_path / "in" / "photo.png")
+    broken = tmp_path / "in" / "broken_mask.png"
+    broken.write_bytes(png_bytes(mask())[:30])
+    return [source, "--op", "erase", "--mask", broken]
+
+
 def erase_without_mask(tmp_path: Path) -> list[str | Path]:
     return [save(photo(), tmp_path / "in" / "photo.png"), "--op", "erase"]
 
@@ -255,6 +262,7 @@ def corrupt_reference(tmp_path: Path) -> list[str | Path]:
         (bomb_header, "pixels"),
         (text_named_png, "not a supported image"),
         (mask_of_another_aspect, "aspect"),
+        (corrupt_mask, "mask broken_mask.png is corrupt"),
         (erase_without_mask, "erase needs mask (pass --mask)"),
         (unknown_op, "unknown operation 'sharpen-everything'"),
         (stray_field, "does not take prompt"),
@@ -435,3 +443,24 @@ def test_extra_values_are_json_when_they_parse() -> None:
 def test_extra_needs_key_and_value(item: str) -> None:
     with pytest.raises(InvalidRequest, match="KEY=VALUE"):
         parse_extra([item])
+
+
+def test_cloud_model_without_its_key_fails_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from editstudio.catalog import list_models
+    from editstudio.settings import get_settings
+
+    model = next(m for m in list_models(operation="general_edit") if m.provider.value == "wavespeed")
+    for name in ("WAVESPEED_API_KEY", "EDITSTUDIO_WAVESPEED_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        source = save(photo(), tmp_path / "photo.png")
+        args = ["--op", "general-edit", "--prompt", "make it snowy", "--model", model.id]
+        result = invoke("edit", source, *args, "-o", tmp_path / "o.jpg")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 3
+    assert "WAVESPEED_API_KEY" in result.stderr
+    assert not (tmp_path / "o.jpg").exists()

@@ -59,3 +59,11 @@ def test_help_explains_the_json_flag() -> None:
     assert result.exit_code == 0
     assert "--json" in result.stdout and "local" in result.stdout
     assert "Examples:" in result.stdout
+
+
+def test_version_flag_prints_the_package_version() -> None:
+    import editstudio
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"editstudio {editstudio.__version__}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -41,3 +42,23 @@ def exit_on_error() -> Iterator[None]:
     except EditStudioError as exc:
         console_error(exc.message)
         raise typer.Exit(exc.exit_code) from exc
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from editstudio import __version__
+
+        console.print(f"editstudio {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the installed version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Edit images with a local offline engine or any cloud editing model, behind one contract."""

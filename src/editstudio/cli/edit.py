@@ -70,8 +70,8 @@ _EXAMPLES = (
     "editstudio edit photo.png --op outpaint --expand-left 256 --expand-right 256 -o wide.png",
     "editstudio edit photo.png --op adjust --brightness 1.2 --crop 0,0,800,600 --resize 400x300 "
     "-o small.webp",
-    'editstudio edit room.png --op inpaint --mask sofa.png --prompt "a green velvet sofa" '
-    "--model wavespeed/flux-kontext-pro -o new.png",
+    'editstudio edit room.png --op general-edit --prompt "make the sofa green velvet" '
+    "--model wavespeed/flux-kontext-pro -o new.jpg",
 )
 EDIT_EPILOG = "\n\n".join(
     (
@@ -321,6 +321,7 @@ def edit_command(  # one parameter per flag: the request's fields are the CLI's 
         )
         check_fields(fields, mask=mask, references=references, background=background_image)
         shared = read_shared(references, background_image, settings)
+        check_shared_mask(mask, settings)
         plan = plan_edit(
             inputs,
             output=output,
@@ -557,6 +558,12 @@ def read_shared(references: Sequence[Path], background: Path | None, settings: S
         decode_image(data, limits, what=f"background image {background.name}")
         shared["background_image"] = data
     return shared
+
+
+def check_shared_mask(mask: Path | None, settings: Settings) -> None:
+    """A ``--mask`` file serves every input, so a broken one fails the run, not each file."""
+    if mask is not None and mask.is_file():
+        decode_image(read_input(mask, what="mask"), settings.image_limits, what=f"mask {mask.name}")
 
 
 def _json_emitter() -> Emitter:
