@@ -29,6 +29,8 @@ from typing import Any
 import httpx
 
 from editstudio.core.errors import (
+    ImageTooLarge,
+    InvalidRequest,
     ProviderError,
     ProviderOutputInvalid,
     ProviderTimeout,
@@ -444,9 +446,9 @@ class ProviderHttp:
     def _from_base64(self, text: str, max_bytes: int) -> bytes:
         try:
             return decode_base64(text, max_bytes=max_bytes, what="output")
-        except ProviderError:
-            raise
-        except Exception as exc:
+        except ImageTooLarge as exc:
+            raise self._too_big(max_bytes) from exc
+        except InvalidRequest as exc:
             raise ProviderOutputInvalid(
                 f"{self.provider} returned an output that is neither a URL nor valid base64",
                 provider=self.provider,
