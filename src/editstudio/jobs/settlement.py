@@ -1,0 +1,131 @@
+"""Ending a job: settle its reservation and write its terminal event, exactly once.
+
+A job becomes terminal by one conditional UPDATE of its state (the runner's "succeeded/failed",
+or a cancel); whoever wins that UPDATE calls ``Finisher.finalize``. Finalising is idempotent and
+ordered so a crash at any point is repaired by running it again (recovery does):
+
+1. capture the actual cost (succeeded) or release the reservation (failed, cancelled);
+2. append the terminal event, if the job has none yet, and wake its readers;
+3. send the completion webhook, once: only the call that appended the event sends it.
+
+Readers wait for the terminal event, so when they see it the money is already settled.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from editstudio.accounts import capture, micros_to_usd, release
+from editstudio.core.jobs import JobState
+from editstudio.db.models import Job, JobEvent
+from editstudio.jobs.events import EventHub, add_event
+from editstudio.jobs.records import JobEventType, JobRecord
+from editstudio.jobs.webhooks import WebhookSender
+
+logger = logging.getLogger("editstudio.jobs")
+
+_TERMINAL_EVENT = {
+    JobState.SUCCEEDED: JobEventType.SUCCEEDED,
+    JobState.FAILED: JobEventType.FAILED,
+    JobState.CANCELLED: JobEventType.CANCELLED,
+}
+_TERMINAL_TYPES = [t.value for t in _TERMINAL_EVENT.values()]
+_TRIES = 5
+
+
+def terminal_event_data(job: Job) -> dict[str, Any]:
+    runtime = job.provider_state or {}
+    if job.state is JobState.SUCCEEDED:
+        return {
+            "cost_usd": str(micros_to_usd(job.cost_micros or 0)),
+            "output_asset_id": job.output_asset_id,
+            "model": runtime.get("model", job.model),
+            "provider": runtime.get("provider"),
+        }
+    if job.state is JobState.FAILED:
+        return {"code": job.error_code, "message": job.error_message}
+    return {}
+
+
+def webhook_payload(record: JobRecord, event_type: JobEventType) -> dict[str, Any]:
+    return {
+        "event": f"job.{event_type.value}",
+        "job": {
+            "id": record.id,
+            "state": record.state.value,
+            "operation": record.operation,
+            "model": record.model,
+            "used_model": record.used_model,
+            "attempts": record.attempts,
+            "cost_usd": None if record.cost_usd is None else str(record.cost_usd),
+            "output_asset_id": record.output_asset_id,
+            "error_code": record.error_code,
+            "error_message": record.error_message,
+            "created_at": record.created_at.isoformat(),
+            "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+        },
+    }
+
+
+class Finisher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        hub: EventHub,
+        webhooks: WebhookSender | None,
+    ) -> None:
+        self._sessions = sessions
+        self._hub = hub
+        self._webhooks = webhooks
+
+    async def finalize(self, job_id: str) -> None:
+        """Settle and announce a terminal job; a no-op for a job that is not terminal."""
+        async with self._sessions() as session:
+            job = await session.get(Job, job_id)
+        if job is None or not JobState(job.state).is_terminal:
+            return
+        state = JobState(job.state)
+        # A fresh session: the accounts functions each open their own transaction.
+        async with self._sessions() as session:
+            if state is JobState.SUCCEEDED:
+                await capture(session=session, job_id=job_id, actual_usd=micros_to_usd(job.cost_micros or 0))
+            else:
+                await release(session=session, job_id=job_id)
+        appended = await self._append_terminal_event(job_id, state)
+        self._hub.publish(job_id)
+        if appended is not None:
+            self._notify(appended)
+
+    async def _append_terminal_event(self, job_id: str, state: JobState) -> JobRecord | None:
+        """The job's record if this call wrote the terminal event, None if one was there."""
+        for attempt in range(_TRIES):
+            try:
+                async with self._sessions() as session, session.begin():
+                    done = await session.scalar(
+                        select(JobEvent.seq)
+                        .where(JobEvent.job_id == job_id, JobEvent.type.in_(_TERMINAL_TYPES))
+                        .limit(1)
+                    )
+                    if done is not None:
+                        return None
+                    job = await session.get(Job, job_id)
+                    assert job is not None
+                    await add_event(session, job_id, _TERMINAL_EVENT[state], terminal_event_data(job))
+                    return JobRecord.from_row(job)
+            except IntegrityError:
+                if attempt == _TRIES - 1:
+                    raise
+        return None  # pragma: no cover
+
+    def _notify(self, record: JobRecord) -> None:
+        if self._webhooks is None or record.webhook_url is None:
+            return
+        event_type = _TERMINAL_EVENT[record.state]
+        self._webhooks.send(
+            record.webhook_url, f"{record.id}.{event_type.value}", webhook_payload(record, event_type)
+        )
