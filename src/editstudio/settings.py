@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from editstudio.imaging.limits import ImageLimits
+from editstudio.core.limits import ImageLimits
 
 
 def _key(name: str) -> AliasChoices:

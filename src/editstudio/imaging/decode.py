@@ -158,7 +158,9 @@ def _pillow_guard(what: str) -> Iterator[None]:
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageTooLarge(f"{what} claims too many pixels to decode safely", field=what) from exc
+            raise ImageTooLarge(
+                f"{what} claims too many pixels to decode safely ({exc})", field=what
+            ) from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise ImageRejected(
                 f"{what} is corrupt or truncated and cannot be decoded ({type(exc).__name__})", field=what
