@@ -100,11 +100,26 @@ def product_on_bottom_edge(seed: int = 4) -> Scene:
     return _finish(image), subject
 
 
+def vase_in_busy_scene(seed: int = 5) -> Scene:
+    """(e) A centred red vase in front of random colour blobs: no background model fits the frame."""
+    rng = np.random.default_rng(seed)
+    blobs = rng.integers(0, 256, (HEIGHT // 16, WIDTH // 16, 3), dtype=np.uint8)
+    image = cv2.resize(blobs, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+    cv2.ellipse(mask, (WIDTH // 2, int(HEIGHT * 0.6)), (110, 130), 0, 0, 360, 1, -1)
+    cv2.rectangle(mask, (WIDTH // 2 - 40, int(HEIGHT * 0.2)), (WIDTH // 2 + 40, int(HEIGHT * 0.5)), 1, -1)
+    subject = mask.astype(bool)
+    body = _shading(WIDTH, (210, 25, 35)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
+    image[subject] = np.broadcast_to(body, image.shape)[subject]
+    return _finish(image), subject
+
+
 SCENES: dict[str, Callable[[], Scene]] = {
     "bottle_on_white": bottle_on_white,
     "multicolour_on_gradient": multicolour_on_gradient,
     "mug_on_texture": mug_on_texture,
     "product_on_bottom_edge": product_on_bottom_edge,
+    "vase_in_busy_scene": vase_in_busy_scene,
 }
 
 

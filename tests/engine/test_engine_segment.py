@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from editstudio.engine.segment import (
+    BUSY_BACKGROUND_SIGMA,
     WORK_MAX_SIDE,
     border_band,
     build_trimap,
@@ -15,6 +16,7 @@ from editstudio.engine.segment import (
     fill_small_holes,
     fit_border_background,
     foreground_alpha,
+    frame_trimap,
     refine_alpha,
     segment_with_grabcut,
     to_lab,
@@ -67,6 +69,15 @@ def test_background_spread_measures_texture() -> None:
     assert textured_sigma > 1.0
 
 
+def test_busy_scene_is_told_apart_from_texture() -> None:
+    rng = np.random.default_rng(4)
+    blobs = rng.integers(0, 256, (HEIGHT // 16, WIDTH // 16, 3), dtype=np.uint8)
+    busy = cv2.resize(blobs, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    textured = as_image(np.full((HEIGHT, WIDTH, 3), 180.0) + rng.normal(0, 6.0, (HEIGHT, WIDTH, 1)))
+    assert fit_border_background(to_lab(busy)).sigma > BUSY_BACKGROUND_SIGMA
+    assert fit_border_background(to_lab(textured)).sigma < BUSY_BACKGROUND_SIGMA
+
+
 def test_border_band_is_a_frame() -> None:
     band = border_band(100, 200, fraction=0.02)
     assert band[0].all() and band[-1].all() and band[:, 0].all() and band[:, -1].all()
@@ -101,6 +112,13 @@ def test_trimap_tolerance_grows_with_background_spread() -> None:
     assert textured[HEIGHT // 2, WIDTH // 2] == cv2.GC_BGD
 
 
+def test_frame_trimap_is_background_outside_the_inset_only() -> None:
+    trimap = frame_trimap((HEIGHT, WIDTH), inset=0.05)  # 16 px of a 320 px long side
+    assert trimap[15, 160] == cv2.GC_BGD and trimap[HEIGHT - 16, 160] == cv2.GC_BGD
+    assert trimap[16, 16] == cv2.GC_PR_FGD
+    assert set(np.unique(trimap)) == {cv2.GC_BGD, cv2.GC_PR_FGD}
+
+
 def test_grabcut_separates_a_subject_and_is_deterministic() -> None:
     rng = np.random.default_rng(1)
     image = np.full((HEIGHT, WIDTH, 3), 235.0) + rng.normal(0, 3, (HEIGHT, WIDTH, 1))
@@ -130,6 +148,15 @@ def test_clean_mask_drops_specks_and_keeps_large_parts() -> None:
     cleaned = clean_mask(mask)
     assert cleaned[100, 100] and cleaned[100, 230]
     assert not cleaned[201, 301]
+
+
+def test_clean_mask_fills_holes_small_relative_to_the_subject() -> None:
+    mask = box(20, 220, 20, 300)  # 56 000 px
+    mask[100:110, 100:110] = False  # 100 px: well under 2 % of the subject
+    mask[60:160, 180:280] = False  # 10 000 px: an opening, kept
+    cleaned = clean_mask(mask)
+    assert cleaned[105, 105]
+    assert not cleaned[110, 230]
 
 
 def test_clean_mask_of_nothing_is_nothing() -> None:
