@@ -1,0 +1,135 @@
+"""``create_app(settings)``: the FastAPI application, wired and nothing more.
+
+The lifespan migrates the database, opens the session factory and blob store, refuses to serve a
+non-loopback bind without users, and runs the job service's workers until shutdown.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from editstudio import __version__
+from editstudio.accounts import load_tiers
+from editstudio.api.auth import require_users
+from editstudio.api.context import API_PREFIX, ApiContext, is_loopback
+from editstudio.api.errors import ErrorBody, install_error_handlers
+from editstudio.api.limits import BodyLimitMiddleware, max_body_bytes
+from editstudio.api.metrics import ApiMetrics, MetricsMiddleware
+from editstudio.api.routes import assets, catalog, edit, health, jobs, usage
+from editstudio.api.schemas import EditCreate, EditForm
+from editstudio.core.errors import ConfigurationError
+from editstudio.db import create_engine_for, create_session_factory, database_url, upgrade_to_head
+from editstudio.jobs import JobService, JobServiceConfig
+from editstudio.jobs.ports import BlobStore, ProviderResolver
+from editstudio.settings import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    host: str = DEFAULT_HOST,
+    blob_store: BlobStore | None = None,
+    resolve_provider: ProviderResolver | None = None,
+    job_config: JobServiceConfig | None = None,
+) -> FastAPI:
+    """The API for ``settings``. ``host`` is the address the server binds: only a loopback bind
+    may run in single-user mode. The keyword arguments replace the default blob store, provider
+    lookup and job settings (tests hand in stubs)."""
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url(settings)
+        await upgrade_to_head(url)
+        engine = create_engine_for(url)
+        sessions = create_session_factory(engine)
+        try:
+            if not is_loopback(host):
+                async with sessions() as session:
+                    await require_users(session=session, host=host)
+            blobs = blob_store or default_blob_store(settings)
+            service = JobService(sessions, blobs, settings, resolve_provider, config=job_config)
+            app.state.context = ApiContext(
+                settings=settings,
+                engine=engine,
+                sessions=sessions,
+                blobs=blobs,
+                jobs=service,
+                tiers=load_tiers(),
+                metrics=metrics,
+                local_bind=is_loopback(host),
+            )
+            await service.start()
+            try:
+                yield
+            finally:
+                await service.stop()
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="EditStudio API",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (catalog.router, edit.router, jobs.router, assets.router, usage.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    # Outermost last: metrics see every answer, including the body limit's 413.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes(settings.max_image_bytes))
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def default_blob_store(settings: Settings) -> BlobStore:
+    """The deployment's blob store, from the storage layer."""
+    # Looked up by name while the storage layer's factory is being written alongside this module.
+    try:
+        factory = importlib.import_module("editstudio.storage").blob_store_for
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError("no blob store: editstudio.storage.blob_store_for is missing") from exc
+    store: BlobStore = factory(settings)
+    return store
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the two request bodies of ``POST /edit``, which the route reads
+    itself (one path, two content types) and so FastAPI cannot see."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in (EditCreate, EditForm, ErrorBody):
+        schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    app.openapi_schema = document
+    return document
+
+
+_DESCRIPTION = """
+Every image-editing model behind one contract. Submit an edit (`POST /api/image-studio/edit`),
+follow its job (`GET /jobs/{id}` or the `/events` stream) and download the result
+(`GET /assets/{id}`).
+
+**Auth**: `Authorization: Bearer <token>` (tokens come from `editstudio users token NAME`). A
+server bound to loopback with no users runs in single-user mode and needs no token.
+
+**Errors** are always `{"code", "message", "details"}`: 400/422 bad input, 401/403 auth,
+402 budget and 429 quota (with what is left), 404 (also for other users' ids), 409 conflict,
+413 too large, 502/504 provider failure.
+"""
