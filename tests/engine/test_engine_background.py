@@ -243,6 +243,42 @@ def test_soft_edge_alpha_follows_coverage() -> None:
     assert np.abs(alpha - coverage)[edge].mean() < 0.05
 
 
+def test_soft_cast_shadow_goes_with_the_background() -> None:
+    image, truth = bottle_on_white()
+    # A soft elliptical shadow on the floor, offset to the right of the bottle's base.
+    shade = np.zeros((HEIGHT, WIDTH), np.float32)
+    cv2.ellipse(shade, (WIDTH // 2 + 40, int(HEIGHT * 0.86)), (150, 16), 0, 0, 360, 1.0, -1)
+    shade = cv2.GaussianBlur(shade, (0, 0), 10)
+    shadowed = image.astype(np.float64) * (1.0 - 0.3 * shade[..., None])
+    image = np.where(truth[..., None], image, _finish(shadowed))
+    alpha = alpha_of(remove_background(Image.fromarray(image)))
+    in_shadow = (shade > 0.5) & far_outside(truth)
+    assert in_shadow.sum() > 1000
+    assert (alpha[in_shadow] == 0).all()
+    assert iou(alpha, truth) > MIN_IOU
+
+
+def test_thin_parts_survive_the_working_copy() -> None:
+    # Stems 4 px wide in a 1000 px frame are 2 px in the 512 px working copy.
+    rng = np.random.default_rng(6)
+    height, width = 800, 1000
+    image = np.full((height, width, 3), 245.0) + rng.normal(0, 2.0, (height, width, 1))
+    mask = np.zeros((height, width), np.uint8)
+    cv2.rectangle(mask, (400, 550), (600, height - 1), 1, -1)
+    for i, x in enumerate(range(380, 640, 40)):
+        cv2.line(mask, (500, 560), (x, 150 + 20 * i), 1, 4)
+        cv2.circle(mask, (x, 150 + 20 * i), 25, 1, -1)
+    truth = mask.astype(bool)
+    image[truth] = (50.0, 130.0, 50.0)
+    alpha = alpha_of(remove_background(Image.fromarray(_finish(image))))
+    assert iou(alpha, truth) > MIN_IOU
+    # Gaps between the stems, each enclosed by stems and flower heads, stay transparent.
+    gaps = far_outside(truth) & (np.arange(height)[:, None] > 250) & (np.arange(height)[:, None] < 500)
+    gaps &= (np.arange(width)[None, :] > 420) & (np.arange(width)[None, :] < 600)
+    assert gaps.sum() > 1000
+    assert (alpha[gaps] == 0).all()
+
+
 def test_image_with_transparency_keeps_its_alpha() -> None:
     image, truth = bottle_on_white()
     alpha = np.where(truth, 255, 0).astype(np.uint8)

@@ -19,6 +19,7 @@ from editstudio.engine.segment import (
     frame_trimap,
     refine_alpha,
     segment_with_grabcut,
+    soft_shadows,
     to_lab,
     working_copy,
 )
@@ -84,6 +85,48 @@ def test_border_band_is_a_frame() -> None:
     # 2 % of the long side: 4 px along every edge, nothing inside.
     assert band[:, 100].sum() == 8 and band[50].sum() == 8
     assert not band[4:-4, 4:-4].any()
+
+
+# --- shadows ---------------------------------------------------------------------------------
+
+
+def darkened(where: np.ndarray, blur_px: float, depth: float) -> np.ndarray:
+    """A light grey background darkened by ``depth`` (0..1) over ``where``, edge blurred."""
+    shade = where.astype(np.float32)
+    if blur_px > 0:
+        shade = cv2.GaussianBlur(shade, (0, 0), blur_px)
+    return as_image(np.full((HEIGHT, WIDTH, 3), 235.0) * (1.0 - depth * shade[..., None]))
+
+
+def shadow_mask_of(rgb: np.ndarray) -> np.ndarray:
+    lab = to_lab(rgb)
+    model = fit_border_background(lab)
+    return soft_shadows(lab, model.predict(HEIGHT, WIDTH), tolerance=3.0)
+
+
+def test_soft_cast_shadow_is_found() -> None:
+    floor_shadow = np.zeros((HEIGHT, WIDTH), np.uint8)
+    cv2.ellipse(floor_shadow, (WIDTH // 2, 180), (90, 14), 0, 0, 360, 1, -1)
+    shadows = shadow_mask_of(darkened(floor_shadow.astype(bool), blur_px=8, depth=0.3))
+    assert shadows[180, WIDTH // 2]
+
+
+def test_sharp_grey_subject_is_not_a_shadow() -> None:
+    # The same tone and hue as a shadow, but with a step edge: a grey product, kept.
+    subject = box(60, 180, 110, 210)
+    shadows = shadow_mask_of(darkened(subject, blur_px=0, depth=0.3))
+    assert not shadows[120, WIDTH // 2]
+
+
+def test_coloured_or_very_dark_regions_are_not_shadows() -> None:
+    patch = np.zeros((HEIGHT, WIDTH), np.float32)
+    cv2.ellipse(patch, (WIDTH // 2, 120), (90, 30), 0, 0, 360, 1.0, -1)
+    soft = cv2.GaussianBlur(patch, (0, 0), 8)[..., None]
+    background = np.full((HEIGHT, WIDTH, 3), 235.0)
+    tinted = as_image(background * (1 - soft) + np.array([235.0, 120.0, 120.0]) * soft)
+    black = as_image(background * (1 - soft) + 15.0 * soft)
+    assert not shadow_mask_of(tinted)[120, WIDTH // 2]
+    assert not shadow_mask_of(black)[120, WIDTH // 2]
 
 
 # --- trimap and GrabCut -----------------------------------------------------------------------

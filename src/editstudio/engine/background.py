@@ -19,8 +19,10 @@ Limits
 ------
 Made for product and object photos: a subject on a studio sweep (white, grey, coloured), a gradient
 or vignette, or a mildly textured surface, with the background visible along most of the frame's
-edges. Busy scenes, subjects whose colour equals the background next to them, and soft cast shadows
-(kept as part of the subject) are its known failures; it is not a person/hair matting model.
+edges; soft cast shadows are removed with the background. Its known failures: subjects whose colour
+equals the background next to them, hard-edged shadows (kept with the subject), and busy scenes,
+where a fallback finds only a centred subject that stands out in colour. It is not a person or hair
+matting model.
 
 Speed
 -----
