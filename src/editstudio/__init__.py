@@ -17,6 +17,7 @@ from importlib import metadata as _metadata
 
 from editstudio.core import (
     OPERATION_SPECS,
+    TERMINAL_STATES,
     AssetNotFound,
     AuthError,
     BudgetExceeded,
@@ -33,6 +34,7 @@ from editstudio.core import (
     InvalidRequest,
     JobConflict,
     JobNotFound,
+    JobState,
     MaskRejected,
     MissingField,
     ModelNotFound,
@@ -55,6 +57,7 @@ from editstudio.core import (
     UnsupportedOperation,
     UnsupportedParameter,
     spec_for,
+    transition,
 )
 
 if _typing.TYPE_CHECKING:
@@ -89,6 +92,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "LOCAL_MODEL_ID",
     "OPERATION_SPECS",
+    "TERMINAL_STATES",
     "AssetNotFound",
     "AuthError",
     "BudgetExceeded",
@@ -105,6 +109,7 @@ __all__ = [
     "InvalidRequest",
     "JobConflict",
     "JobNotFound",
+    "JobState",
     "MaskRejected",
     "MissingField",
     "ModelNotFound",
@@ -130,4 +135,5 @@ __all__ = [
     "run_edit",
     "run_edit_sync",
     "spec_for",
+    "transition",
 ]

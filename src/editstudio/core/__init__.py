@@ -29,12 +29,14 @@ from editstudio.core.errors import (
     UnsupportedOperation,
     UnsupportedParameter,
 )
+from editstudio.core.jobs import TERMINAL_STATES, JobState, transition
 from editstudio.core.operations import OPERATION_SPECS, Operation, OperationSpec, spec_for
 from editstudio.core.provider import EditProvider, Progress, ProgressCallback
 from editstudio.core.request import Crop, EditRequest, EditResult, OutputFormat, Size
 
 __all__ = [
     "OPERATION_SPECS",
+    "TERMINAL_STATES",
     "AssetNotFound",
     "AuthError",
     "BudgetExceeded",
@@ -51,6 +53,7 @@ __all__ = [
     "InvalidRequest",
     "JobConflict",
     "JobNotFound",
+    "JobState",
     "MaskRejected",
     "MissingField",
     "ModelNotFound",
@@ -73,4 +76,5 @@ __all__ = [
     "UnsupportedOperation",
     "UnsupportedParameter",
     "spec_for",
+    "transition",
 ]
