@@ -318,3 +318,11 @@ def test_replace_accepts_rgba_input() -> None:
     result = np.asarray(replace_background(rgba, background=(0, 0, 0)))
     assert (result[~truth] == 0).all()
     np.testing.assert_array_equal(result[truth], image[truth])
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (100, 1), (7, 5), (16, 16)])
+def test_tiny_and_sliver_images_come_back_whole(size: tuple[int, int]) -> None:
+    pixels = np.random.default_rng(7).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    assert remove_background(image).size == size
+    assert replace_background(image, background=(0, 0, 0)).size == size

@@ -115,9 +115,12 @@ class BackgroundModel:
 
     def predict(self, height: int, width: int) -> np.ndarray:
         """The modelled background colour at every pixel, float32 (H, W, 3) Lab."""
-        ys, xs = np.mgrid[0:height, 0:width]
-        basis = _quadratic_basis(xs.ravel(), ys.ravel(), width, height)
-        predicted: np.ndarray = (basis @ self.coefficients).reshape(height, width, 3).astype(np.float32)
+        # Broadcast a row of x against a column of y rather than building an (H·W, 6) basis.
+        x = _quadratic_basis(np.arange(width), np.zeros(width), width, height)[:, 1][None, :, None]
+        y = _quadratic_basis(np.zeros(height), np.arange(height), width, height)[:, 2][:, None, None]
+        c = self.coefficients.astype(np.float32)
+        x, y = x.astype(np.float32), y.astype(np.float32)
+        predicted: np.ndarray = c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y
         return predicted
 
 
