@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import io
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,34 +25,16 @@ from editstudio.accounts import create_token, create_user
 from editstudio.api.app import create_app
 from editstudio.api.context import API_PREFIX, ApiContext
 from editstudio.catalog import estimate, get_model
-from editstudio.core.errors import AssetNotFound
 from editstudio.core.operations import Operation
 from editstudio.core.provider import EditProvider, ProgressCallback
 from editstudio.core.request import EditRequest, EditResult, OutputFormat
 from editstudio.db.testing import postgres_problem, postgres_server_url, scratch_database
 from editstudio.jobs import JobServiceConfig
 from editstudio.settings import Settings
+from editstudio.storage import MemoryStore
 
 PREFIX = API_PREFIX
 STUB_MODEL = "wavespeed/qwen-image-edit"
-
-
-class MemoryBlobStore:
-    """Content-addressed bytes in a dict: the jobs layer's ``BlobStore`` port, for tests."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    async def put(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        self.blobs[digest] = data
-        return digest
-
-    async def get(self, digest: str) -> bytes:
-        try:
-            return self.blobs[digest]
-        except KeyError:
-            raise AssetNotFound(f"no blob {digest}", asset_id=digest) from None
 
 
 class StubProvider:
@@ -117,7 +98,7 @@ class Api:
 
     app: FastAPI
     client: httpx.AsyncClient
-    blobs: MemoryBlobStore
+    blobs: MemoryStore
 
     @property
     def context(self) -> ApiContext:
@@ -151,7 +132,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
 
 @asynccontextmanager
 async def running_api(settings: Settings, *, host: str = "127.0.0.1") -> AsyncIterator[Api]:
-    blobs = MemoryBlobStore()
+    blobs = MemoryStore()
     config = JobServiceConfig(workers=2, per_user_concurrency=4, poll_interval_s=0.05)
     app = create_app(
         settings, host=host, blob_store=blobs, resolve_provider=resolve_provider, job_config=config

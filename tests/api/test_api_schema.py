@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 import uvicorn
-from conftest import MemoryBlobStore, make_settings, resolve_provider
+from conftest import make_settings, resolve_provider
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -24,6 +24,7 @@ from schemathesis.checks import (
 
 from editstudio.api.app import create_app
 from editstudio.jobs import JobServiceConfig
+from editstudio.storage import MemoryStore
 
 EXAMPLES_PER_OPERATION = 12
 # Not negative_data_rejection: pydantic's lax parsing accepts e.g. a Unix time for a date-time
@@ -44,7 +45,7 @@ schema = schemathesis.openapi.from_dict(create_app(make_settings(Path("/nonexist
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = create_app(
         make_settings(tmp_path_factory.mktemp("schema")),
-        blob_store=MemoryBlobStore(),
+        blob_store=MemoryStore(),
         resolve_provider=resolve_provider,
         job_config=JobServiceConfig(workers=1, poll_interval_s=0.05),
     )

@@ -6,7 +6,6 @@ non-loopback bind without users, and runs the job service's workers until shutdo
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,7 +22,6 @@ from editstudio.api.limits import BodyLimitMiddleware, max_body_bytes
 from editstudio.api.metrics import ApiMetrics, MetricsMiddleware
 from editstudio.api.routes import assets, catalog, edit, health, jobs, usage
 from editstudio.api.schemas import EditCreate, EditForm
-from editstudio.core.errors import ConfigurationError
 from editstudio.db import create_engine_for, create_session_factory, database_url, upgrade_to_head
 from editstudio.jobs import JobService, JobServiceConfig
 from editstudio.jobs.ports import BlobStore, ProviderResolver
@@ -93,14 +91,10 @@ def create_app(
 
 
 def default_blob_store(settings: Settings) -> BlobStore:
-    """The deployment's blob store, from the storage layer."""
-    # Looked up by name while the storage layer's factory is being written alongside this module.
-    try:
-        factory = importlib.import_module("editstudio.storage").blob_store_for
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError("no blob store: editstudio.storage.blob_store_for is missing") from exc
-    store: BlobStore = factory(settings)
-    return store
+    """The deployment's blob store (a directory under the data dir unless configured)."""
+    from editstudio.storage import blob_store_for
+
+    return blob_store_for(settings)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
