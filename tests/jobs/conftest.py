@@ -81,6 +81,9 @@ class StubProvider:
     calls: list[str] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: int = 0
+    work_s: float = 0.0  # simulated provider time, so jobs overlap
+    active: dict[str, int] = field(default_factory=dict)
+    peak: dict[str, int] = field(default_factory=dict)
 
     def supports(self, operation: Operation) -> bool:
         return True
@@ -96,6 +99,16 @@ class StubProvider:
     async def _step(self, request: EditRequest, model: str) -> EditResult:
         step = self.script.pop(0) if self.script else "ok"
         self.started.set()
+        self.active[model] = self.active.get(model, 0) + 1
+        self.peak[model] = max(self.peak.get(model, 0), self.active[model])
+        try:
+            return await self._outcome(step, request, model)
+        finally:
+            self.active[model] -= 1
+
+    async def _outcome(self, step: Step, request: EditRequest, model: str) -> EditResult:
+        if self.work_s:
+            await asyncio.sleep(self.work_s)
         if step == "hang":
             try:
                 await asyncio.Event().wait()
@@ -168,14 +181,13 @@ async def sessions(database_url: str) -> AsyncIterator[Sessions]:
 
 
 @pytest.fixture
-async def pg_sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
+async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated scratch PostgreSQL database (skipped when no server answers)."""
     problem = await postgres_problem(postgres_server_url())
     if problem is not None:
         pytest.skip(f"PostgreSQL is not reachable: {problem}")
     async with migrated_database("postgresql", tmp_path) as url:
-        engine = create_engine_for(url)
-        yield create_session_factory(engine)
-        await engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+"""Round-robin across users and the per-user concurrency limit: the pure rule and the service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import ServiceFactory, Sessions, StubProvider, adjust_request, new_user
+
+from editstudio.core.jobs import JobState
+from editstudio.jobs.scheduler import pick_user
+
+
+def test_pick_user_rotates_after_the_last_user_served() -> None:
+    waiting = ["b", "a", "c"]
+    assert pick_user(waiting, {}, limit=2, last_user=None) == "a"
+    assert pick_user(waiting, {}, limit=2, last_user="a") == "b"
+    assert pick_user(waiting, {}, limit=2, last_user="c") == "a"
+
+
+def test_pick_user_skips_users_at_their_limit() -> None:
+    assert pick_user(["a", "b"], {"b": 2}, limit=2, last_user="a") == "a"
+    assert pick_user(["a", "b"], {"a": 2, "b": 2}, limit=2, last_user=None) is None
+    assert pick_user([], {}, limit=2, last_user=None) is None
+
+
+async def test_light_user_is_served_before_heavy_backlog_drains(
+    make_service: ServiceFactory, sessions: Sessions, user: str
+) -> None:
+    stub = StubProvider(work_s=0.02)
+    service = make_service({"stub/heavy": stub, "stub/light": stub}, workers=3, per_user_concurrency=1)
+    light = await new_user(sessions, "bob")
+    heavy_jobs = [
+        await service.submit(user_id=user, request=adjust_request(seed=i), model="stub/heavy")
+        for i in range(20)
+    ]
+    light_jobs = [
+        await service.submit(user_id=light, request=adjust_request(seed=100 + i), model="stub/light")
+        for i in range(2)
+    ]
+
+    await service.start()
+    for job in [*heavy_jobs, *light_jobs]:
+        done = await service.wait(user_id=job.user_id, job_id=job.id, timeout_s=20)
+        assert done.state is JobState.SUCCEEDED
+
+    light_positions = [i for i, model in enumerate(stub.calls) if model == "stub/light"]
+    assert len(stub.calls) == 22
+    # Alternating turns put the light user's jobs among the first calls, not after 20 heavy ones.
+    assert max(light_positions) <= 4
+    assert stub.peak["stub/heavy"] == 1  # three workers, yet never two of one user's jobs at once
+    assert stub.peak["stub/light"] == 1
+
+
+async def test_per_user_limit_lets_that_many_run_together(make_service: ServiceFactory, user: str) -> None:
+    stub = StubProvider(work_s=0.05)
+    service = make_service({"stub/a": stub}, workers=4, per_user_concurrency=2)
+    jobs = [
+        await service.submit(user_id=user, request=adjust_request(seed=i), model="stub/a") for i in range(6)
+    ]
+
+    await service.start()
+    await asyncio.gather(*[service.wait(user_id=user, job_id=j.id, timeout_s=20) for j in jobs])
+
+    assert stub.peak["stub/a"] == 2
