@@ -26,9 +26,10 @@ matting model.
 
 Speed
 -----
-On this project's 2-core reference machine, measured on synthetic product shots: about 0.1–0.4 s
-for 1 MP and 0.2–0.7 s for 4 MP. GrabCut works on a ≤512 px copy, so the cost beyond that grows
-only with the pixel count of the full-resolution steps (upsampling, edge band, compositing).
+On the 2-core reference machine, synthetic product shots, median of 3: 0.2–0.45 s at 1 MP and
+0.3–0.6 s at 4 MP (busy-scene fallback: 0.55 s and 1.1 s). GrabCut works on a ≤512 px copy, so
+beyond that size the cost grows only with the full-resolution steps (edge band, decontamination,
+compositing).
 """
 
 from __future__ import annotations

@@ -47,9 +47,10 @@ Limits
 Speed
 -----
 GrabCut runs on the ≤512 px copy, cropped to the uncertain area, so its cost does not grow with
-the input; the edge band and the final compositing do. Measured on the 2-core reference machine
-(shared with other work, so ±30 %), synthetic product shots: 0.3–0.7 s at 1 MP, 0.5–1.1 s at
-4 MP; the busy-scene fallback (GrabCut over the whole copy) about 1 s at 1 MP and 2.2 s at 4 MP.
+the input; the edge band and the colour work do. Measured with ``remove_background`` (median of
+3) on synthetic product shots, 2-core reference machine: 0.2–0.45 s at 1 MP and 0.3–0.6 s at
+4 MP; the busy-scene fallback (GrabCut over the whole copy) 0.55 s at 1 MP and 1.1 s at 4 MP.
+Expect up to twice that on a machine busy with other work.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ MIN_FOREGROUND_DELTA_E = 9.0
 # smooth model can describe (mild textures measure about 1, a random scene about 30): the trimap
 # then falls back to GrabCut's rectangle initialisation, inset by FRAME_INSET of the long side.
 BUSY_BACKGROUND_SIGMA = 6.0
+FRAME_INSET = 0.04
 
 # Shadows: hue kept (chroma change under 4 ΔE or 30 % of the darkening) and a soft boundary with
 # the background: mean |∇L| there under 0.1 × the region's mean darkening, per working pixel.
@@ -84,7 +86,6 @@ BUSY_BACKGROUND_SIGMA = 6.0
 SHADOW_CHROMA_DELTA_E = 4.0
 SHADOW_CHROMA_RATIO = 0.3
 SHADOW_MAX_EDGE_RATIO = 0.1
-FRAME_INSET = 0.04
 # Chi distribution with 3 degrees of freedom: median of |residual| ≈ 1.54 σ.
 _CHI3_MEDIAN = 1.54
 
@@ -97,6 +98,7 @@ MAX_FILLED_HOLE_FRACTION = 0.02
 MIN_EDGE_CONTRAST = 24.0
 # Guided-filter regularisation in the guide's [0, 1]² units: small, so it follows colour edges.
 GUIDED_EPS = 1e-3
+# Edge estimates this close to 0 or 1 are snapped there: image noise alone moves them that much.
 ALPHA_SNAP = 0.02
 # Spread of the local subject/background colour means, in working-copy pixels.
 EDGE_COLOUR_SIGMA_PX = 4.0
@@ -341,7 +343,6 @@ def refine_alpha(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if not reliable.all():
         guided = _guided_edge(rgb, hard, radius, ys[~reliable], xs[~reliable])
         estimate[~reliable] = guided
-    # Snap the near-certain ends: image noise alone moves the estimate by about this much.
     estimate = np.where(estimate < ALPHA_SNAP, 0.0, np.where(estimate > 1.0 - ALPHA_SNAP, 1.0, estimate))
     alpha[ys, xs] = np.clip(estimate, 0.0, 1.0)
     return alpha
