@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     max_image_side: int = Field(default=ImageLimits().max_side, gt=0)
     engine_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), gt=0)
 
+    job_workers: int = Field(default=2, gt=0)
+    job_per_user_concurrency: int = Field(default=2, gt=0)
+    job_lease_s: float = Field(default=30.0, gt=0)
+    webhook_secret: SecretStr | None = None
+
+    blob_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+
     wavespeed_api_key: SecretStr | None = Field(default=None, validation_alias=_key("WAVESPEED_API_KEY"))
     wavespeed_base_url: str = "https://api.wavespeed.ai"
     stability_api_key: SecretStr | None = Field(default=None, validation_alias=_key("STABILITY_API_KEY"))

@@ -10,7 +10,7 @@ import pytest
 
 from editstudio.core.errors import ConfigurationError, StorageError
 from editstudio.settings import Settings
-from editstudio.storage import LocalDirStore, MemoryStore, StorageSettings, blob_store_for
+from editstudio.storage import LocalDirStore, MemoryStore, blob_store_for
 
 
 def _files(root: Path) -> list[str]:
@@ -50,18 +50,17 @@ async def test_corrupted_bytes_are_detected_on_read(tmp_path: Path) -> None:
 
 
 def test_factory_defaults_to_a_directory_in_the_data_dir(tmp_path: Path) -> None:
-    store = blob_store_for(Settings(data_dir=tmp_path), StorageSettings(blob_url=None))
+    store = blob_store_for(Settings(data_dir=tmp_path, blob_url=None))
     assert isinstance(store, LocalDirStore) and store.root == tmp_path / "blobs"
 
 
 def test_factory_reads_file_and_memory_urls(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    local = blob_store_for(settings, StorageSettings(blob_url=f"file://{tmp_path}/elsewhere"))
+    local = blob_store_for(Settings(data_dir=tmp_path, blob_url=f"file://{tmp_path}/elsewhere"))
     assert isinstance(local, LocalDirStore) and local.root == tmp_path / "elsewhere"
-    assert isinstance(blob_store_for(settings, StorageSettings(blob_url="memory://")), MemoryStore)
+    assert isinstance(blob_store_for(Settings(data_dir=tmp_path, blob_url="memory://")), MemoryStore)
 
 
 @pytest.mark.parametrize("url", ["ftp://host/x", "s3://", "blobs"])
 def test_factory_refuses_unknown_urls(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigurationError):
-        blob_store_for(Settings(data_dir=tmp_path), StorageSettings(blob_url=url))
+        blob_store_for(Settings(data_dir=tmp_path, blob_url=url))

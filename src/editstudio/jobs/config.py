@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import SecretStr
 
 from editstudio.jobs.retry import RetryPolicy
 from editstudio.settings import Settings
 
-DEFAULT_WORKERS = 2
-DEFAULT_PER_USER_CONCURRENCY = 2
+DEFAULT_WORKERS = Settings.model_fields["job_workers"].default
+DEFAULT_PER_USER_CONCURRENCY = Settings.model_fields["job_per_user_concurrency"].default
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,18 +45,10 @@ class JobServiceConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobServiceConfig:
-        """Read the job settings when the deployment's ``Settings`` has them, else the defaults.
-
-        ``getattr`` because the fields (``job_workers``, ``job_per_user_concurrency``,
-        ``job_lease_s``, ``webhook_secret``) are requested from the settings owner, not yet there.
-        """
-        secret: Any = getattr(settings, "webhook_secret", None)
-        secret_text = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        secret = settings.webhook_secret
         return cls(
-            workers=int(getattr(settings, "job_workers", DEFAULT_WORKERS)),
-            per_user_concurrency=int(
-                getattr(settings, "job_per_user_concurrency", DEFAULT_PER_USER_CONCURRENCY)
-            ),
-            lease_s=float(getattr(settings, "job_lease_s", 30.0)),
-            webhook_secret=str(secret_text) if secret_text else None,
+            workers=settings.job_workers,
+            per_user_concurrency=settings.job_per_user_concurrency,
+            lease_s=settings.job_lease_s,
+            webhook_secret=secret.get_secret_value() if secret else None,
         )

@@ -12,7 +12,7 @@ from editstudio.storage.base import (
     asset_id_of,
     is_asset_id,
 )
-from editstudio.storage.factory import StorageSettings, blob_store_for
+from editstudio.storage.factory import blob_store_for
 from editstudio.storage.local import LocalDirStore
 from editstudio.storage.memory import MemoryStore
 
@@ -22,7 +22,6 @@ __all__ = [
     "BlobStore",
     "LocalDirStore",
     "MemoryStore",
-    "StorageSettings",
     "asset_id_of",
     "blob_store_for",
     "is_asset_id",

@@ -1,19 +1,16 @@
 """Which blob store a deployment uses: ``EDITSTUDIO_BLOB_URL``, default a directory in the data dir.
 
-    (unset)                 LocalDirStore(<data_dir>/blobs)
-    file:///srv/blobs       LocalDirStore(/srv/blobs)
-    memory://               MemoryStore()        (tests, throw-away runs)
-    s3://bucket/prefix      S3Store               (+ EDITSTUDIO_S3_ENDPOINT_URL, EDITSTUDIO_S3_REGION)
+(unset)                 LocalDirStore(<data_dir>/blobs)
+file:///srv/blobs       LocalDirStore(/srv/blobs)
+memory://               MemoryStore()        (tests, throw-away runs)
+s3://bucket/prefix      S3Store               (+ EDITSTUDIO_S3_ENDPOINT_URL, EDITSTUDIO_S3_REGION)
 
-These live here rather than in ``Settings`` because only the storage layer reads them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from editstudio.core.errors import ConfigurationError
 from editstudio.settings import Settings
@@ -24,16 +21,8 @@ from editstudio.storage.memory import MemoryStore
 BLOBS_DIRNAME = "blobs"
 
 
-class StorageSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EDITSTUDIO_", extra="ignore")
-
-    blob_url: str | None = None
-    s3_endpoint_url: str | None = None
-    s3_region: str | None = None
-
-
-def blob_store_for(settings: Settings, storage: StorageSettings | None = None) -> BlobStore:
-    storage = storage or StorageSettings()
+def blob_store_for(settings: Settings) -> BlobStore:
+    storage = settings
     if not storage.blob_url:
         return LocalDirStore(settings.data_dir / BLOBS_DIRNAME)
     parts = urlsplit(storage.blob_url)
