@@ -28,7 +28,7 @@ async def test_jobs_queued_and_running_at_a_crash_all_complete_once_each(
         await first.submit(user_id=user, request=adjust_request(seed=i), model="remote/a") for i in range(5)
     ]
     await first.start()
-    while sum(remote.submits.values()) < 2:  # both workers are polling a submitted remote job
+    while remote.collects < 2:  # both workers persisted their handle and are polling
         await asyncio.wait_for(remote.started.wait(), 10)
         remote.started.clear()
 

@@ -8,9 +8,12 @@ import sys
 import typer
 
 # Importing the command modules registers their commands on ``app``.
+from editstudio.cli import admin as _admin  # noqa: F401  (registers commands)
 from editstudio.cli import catalog as _catalog  # noqa: F401  (registers commands)
+from editstudio.cli import demo as _demo  # noqa: F401  (registers commands)
 from editstudio.cli import edit as _edit  # noqa: F401  (registers commands)
 from editstudio.cli import ops as _ops  # noqa: F401  (registers commands)
+from editstudio.cli import serve as _serve  # noqa: F401  (registers commands)
 from editstudio.cli.app import app, console_error
 from editstudio.core.errors import EditStudioError
 
