@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from editstudio.catalog import (
@@ -62,19 +63,17 @@ def models_command(
     if as_json:
         _print_json({"models": [_model_dict(m) for m in found], "count": len(found)})
         return
-    table = Table(title=f"{len(found)} models")
-    table.add_column("id", no_wrap=True)  # ids are what users copy; never cut them
-    for header in ("tier", "price", "max side"):
-        table.add_column(header)
-    table.add_column("operations", overflow="fold")
-    table.add_column("verified")
+    table = Table(title=f"{len(found)} models", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id / operations", overflow="fold")
+    for header in ("tier", "price", "side", "verified"):
+        table.add_column(header, no_wrap=True)  # short values; let operations take the squeeze
+
     for model in found:
         table.add_row(
-            model.id,
+            f"{model.id}\n[dim]{', '.join(o.value for o in model.operations)}[/]",
             model.tier.value,
             f"${list_price(model)}",
             str(model.limits.largest_square_side),
-            ", ".join(o.value for o in model.operations),
             "yes" if model.verified else "no",
         )
     console.print(table)
