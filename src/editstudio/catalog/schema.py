@@ -43,6 +43,15 @@ class SizeStyle(StrEnum):
     NONE = "none"  # the model keeps (or picks) the size itself
 
 
+class ExpandStyle(StrEnum):
+    """How an outpaint model is told the expansion."""
+
+    SIZE = "size"  # through the output size fields; the provider centres the image
+    # canvas_size [W, H] + original_image_size [w, h] + original_image_location [x, y] (Bria's
+    # fields), so uneven expansion keeps its placement; the size style may be ``none``
+    CANVAS = "canvas"
+
+
 class ImageStyle(StrEnum):
     """How a model receives the input image: one ``image`` field or an ``images`` array."""
 
@@ -214,6 +223,7 @@ class Params(_Frozen):
 
     size: SizeStyle
     image: ImageStyle
+    expand: ExpandStyle = ExpandStyle.SIZE
     max_reference_images: int = Field(default=0, ge=0)
     max_outputs: int = Field(default=1, ge=1)
     mask: Literal["native", "none"] = "none"
@@ -246,6 +256,9 @@ class ModelSpec(_Frozen):
     latency_s: float = Field(gt=0)  # typical seconds per image, editorial until benchmarked
     languages: tuple[str, ...] = ("en",)
     output_format: OutputFormat
+    # Formats the provider's ``output_format`` field takes; empty when it has no such field (the
+    # output is then re-encoded locally when another format is asked for).
+    output_formats: tuple[OutputFormat, ...] = ()
     price: PriceRule
     limits: Limits
     params: Params
@@ -259,6 +272,8 @@ class ModelSpec(_Frozen):
             raise ValueError(f"id must start with the provider slug '{self.provider.value}/'")
         if not self.verified and not self.notes.strip():
             raise ValueError("an unverified entry needs notes saying what is unconfirmed")
+        if self.output_formats and self.output_format not in self.output_formats:
+            raise ValueError("output_formats must include the default output_format")
         return self
 
     @property

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from pydantic import SecretStr
 from editstudio.catalog.loader import Catalog, load_catalog
 from editstudio.catalog.pricing import estimate
 from editstudio.catalog.schema import (
+    ExpandStyle,
     ImageStyle,
     Limits,
     ModelSpec,
@@ -52,6 +54,7 @@ from editstudio.core.errors import (
 )
 from editstudio.core.operations import Operation
 from editstudio.core.provider import Progress, ProgressCallback
+from editstudio.core.remote import RemoteHandle
 from editstudio.core.request import EditRequest, EditResult, OutputFormat
 from editstudio.imaging import (
     DEFAULT_FEATHER_PX,
@@ -128,6 +131,14 @@ class Blob:
 
 
 @dataclass(frozen=True)
+class CompositeInputs:
+    """What compositing an output into the original needs (models without a mask field)."""
+
+    original: Image.Image = field(repr=False)
+    mask: np.ndarray = field(repr=False)  # 255 = edit, the original's size
+
+
+@dataclass(frozen=True)
 class PreparedInputs:
     """The request's images fitted to the model, plus what post-processing will need."""
 
@@ -138,6 +149,7 @@ class PreparedInputs:
     source_format: str
     composite_mask: np.ndarray | None = field(default=None, repr=False)  # 255 = edit, original size
     canvas: tuple[int, int] | None = None  # the output size to ask for (outpaint), else the image's
+    placement: tuple[int, int] | None = None  # the image's top-left corner on the canvas
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -147,6 +159,12 @@ class PreparedInputs:
     @property
     def output_size(self) -> tuple[int, int]:
         return self.canvas or self.sent_size
+
+    @property
+    def composite(self) -> CompositeInputs | None:
+        if self.composite_mask is None:
+            return None
+        return CompositeInputs(self.original, self.composite_mask)
 
 
 def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) -> PreparedInputs:
@@ -168,6 +186,9 @@ def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) 
         )
     references, ref_meta = _prepare_references(request, model, limits)
     metadata.update(ref_meta)
+    canvas, placement = (
+        _canvas(request, fitted.size, scale, model.limits) if request.has_expand else (None, None)
+    )
     return PreparedInputs(
         image=_as_blob(request.image, decoded.source_format, original, fitted),
         references=references,
@@ -175,7 +196,8 @@ def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) 
         original=original,
         source_format=decoded.source_format,
         composite_mask=composite_mask,
-        canvas=_canvas(request, fitted.size, scale, model.limits) if request.has_expand else None,
+        canvas=canvas,
+        placement=placement,
         metadata=metadata,
     )
 
@@ -213,7 +235,10 @@ def _expand_scale(request: EditRequest, model: ModelSpec, size: tuple[int, int])
     """For outpaint, the scale at which the expanded canvas fits the model (1.0 otherwise)."""
     if not request.has_expand:
         return 1.0
-    if model.params.size in (SizeStyle.NONE, SizeStyle.ASPECT_RATIO_RESOLUTION):
+    if model.params.expand is ExpandStyle.SIZE and model.params.size in (
+        SizeStyle.NONE,
+        SizeStyle.ASPECT_RATIO_RESOLUTION,
+    ):
         raise UnsupportedParameter(
             f"{model.id} cannot be told how far to expand (its catalogue entry has size = "
             f"'{model.params.size.value}'); choose an outpaint model that takes an output size",
@@ -229,12 +254,16 @@ def _expand_scale(request: EditRequest, model: ModelSpec, size: tuple[int, int])
     return min(scale, math.sqrt(limits.max_pixels / (width * height)))
 
 
-def _canvas(request: EditRequest, fitted: tuple[int, int], scale: float, limits: Limits) -> tuple[int, int]:
-    width = fitted[0] + round((request.expand_left + request.expand_right) * scale)
-    height = fitted[1] + round((request.expand_up + request.expand_down) * scale)
+def _canvas(
+    request: EditRequest, fitted: tuple[int, int], scale: float, limits: Limits
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The expanded canvas at the scale the image is sent, and the image's top-left corner on it."""
+    left, up = round(request.expand_left * scale), round(request.expand_up * scale)
+    width = fitted[0] + left + round(request.expand_right * scale)
+    height = fitted[1] + up + round(request.expand_down * scale)
     if limits.max_side is not None:
         width, height = min(width, limits.max_side), min(height, limits.max_side)
-    return width, height
+    return (width, height), (min(left, width - fitted[0]), min(up, height - fitted[1]))
 
 
 def _as_blob(data: bytes, source_format: str, original: Image.Image, fitted: Image.Image) -> Blob:
@@ -299,6 +328,8 @@ class SubmitInputs:
     references: tuple[str, ...] = ()
     mask: str | None = None
     output_size: tuple[int, int] | None = None
+    image_size: tuple[int, int] | None = None  # the image as sent (canvas-style expansion needs it)
+    placement: tuple[int, int] | None = None  # outpaint: the image's top-left corner on the canvas
 
 
 @dataclass(frozen=True)
@@ -341,6 +372,8 @@ def build_submit(
         body[model.params.mask_field] = inputs.mask
     if inputs.output_size is not None:
         body.update(size_fields(model, inputs.output_size, request))
+    body.update(expand_fields(model, inputs))
+    body.update(format_fields(request, model))
     body.update(parameter_fields(request, model))
     body.update(_extra_fields(request, model))
     if options.sync_mode:
@@ -366,6 +399,26 @@ def size_fields(model: ModelSpec, size: tuple[int, int], request: EditRequest) -
             "aspect_ratio": nearest_aspect_ratio(width, height),
             "resolution": pick_resolution(model, size, request),
         }
+    return {}
+
+
+def expand_fields(model: ModelSpec, inputs: SubmitInputs) -> dict[str, Any]:
+    """Canvas-style expansion (Bria's fields): the canvas, and where the image sits on it."""
+    if model.params.expand is not ExpandStyle.CANVAS or inputs.placement is None:
+        return {}
+    assert inputs.output_size is not None and inputs.image_size is not None
+    return {
+        "canvas_size": list(inputs.output_size),
+        "original_image_size": list(inputs.image_size),
+        "original_image_location": list(inputs.placement),
+    }
+
+
+def format_fields(request: EditRequest, model: ModelSpec) -> dict[str, Any]:
+    """``output_format`` where the model takes the requested one; otherwise it is re-encoded here."""
+    wanted = request.output_format
+    if wanted is not None and wanted in model.output_formats:
+        return {"output_format": wanted.value}
     return {}
 
 
@@ -437,9 +490,8 @@ def dropped_fields(request: EditRequest, model: ModelSpec) -> dict[str, str]:
     for name, is_dropped in unsupported.items():
         if is_dropped:
             dropped[name] = f"{model.id} does not take {name}"
-    if request.has_expand and (
-        request.expand_left != request.expand_right or request.expand_up != request.expand_down
-    ):
+    uneven = request.expand_left != request.expand_right or request.expand_up != request.expand_down
+    if request.has_expand and uneven and model.params.expand is ExpandStyle.SIZE:
         dropped["expand_placement"] = f"{model.id} takes only the canvas size; the image is centred"
     if EXTRA_QUALITY in request.extra and not isinstance(model.price, QualityPrice):
         dropped["extra.quality"] = f"{model.id} has no quality setting"
@@ -633,7 +685,7 @@ class FinishedOutput:
 
 
 def finish_output(
-    output: bytes, prepared: PreparedInputs, request: EditRequest, limits: ImageLimits
+    output: bytes, request: EditRequest, limits: ImageLimits, *, composite_into: CompositeInputs | None = None
 ) -> FinishedOutput:
     """Validate the output, composite it into the original when the mask was not sent, and encode it
     in the requested format (the provider's bytes pass through untouched when nothing changes)."""
@@ -645,10 +697,11 @@ def finish_output(
         ) from exc
     image = decoded.image
     metadata: dict[str, Any] = {"output_size": [image.width, image.height]}
-    if prepared.composite_mask is not None:
-        if image.size != prepared.original.size:
-            metadata["output_resized"] = {"from": list(image.size), "to": list(prepared.original.size)}
-        image = composite(prepared.original, image, prepared.composite_mask, feather_px=DEFAULT_FEATHER_PX)
+    if composite_into is not None:
+        original = composite_into.original
+        if image.size != original.size:
+            metadata["output_resized"] = {"from": list(image.size), "to": list(original.size)}
+        image = composite(original, image, composite_into.mask, feather_px=DEFAULT_FEATHER_PX)
     fmt = choose_format(request.output_format, decoded.source_format, image.mode == "RGBA")
     untouched = image is decoded.image and fmt.value == decoded.source_format
     data = output if untouched else encode_image(image, fmt, request.output_quality)
@@ -670,11 +723,89 @@ class WaveSpeedOptions:
     max_output_bytes: int = 64 * MiB
 
 
+@dataclass(frozen=True)
+class SubmittedJob:
+    """What ``collect`` needs from ``submit``, kept in ``RemoteHandle.state``.
+
+    JSON-safe and small: no key, no image bytes. The original image and mask that compositing needs
+    come from the request again, which the job store keeps anyway. ``done`` is set when a sync-mode
+    submit already returned the outputs, so nothing is polled.
+    """
+
+    model: str
+    cost_usd: Decimal
+    submitted_at: float  # epoch seconds, so a collect after a restart still reports the whole time
+    composite: bool  # the mask goes into the original here (the model has no mask field)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    done: Done | None = None
+
+    def to_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "model": self.model,
+            "cost_usd": str(self.cost_usd),
+            "submitted_at": self.submitted_at,
+            "composite": self.composite,
+            "metadata": dict(self.metadata),
+        }
+        if self.done is not None:
+            state["done"] = {
+                "outputs": list(self.done.outputs),
+                "timings_ms": dict(self.done.timings_ms),
+                "flags": dict(self.done.flags),
+            }
+        return state
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], remote_id: str) -> SubmittedJob:
+        """Read a stored state back; ``ProviderOutputInvalid`` when it is not one of ours."""
+        try:
+            done_state = state.get("done")
+            done = None
+            if done_state is not None:
+                outputs = tuple(str(o) for o in done_state["outputs"])
+                if not outputs:
+                    raise ValueError("no outputs")
+                done = Done(
+                    outputs,
+                    remote_id,
+                    timings_ms={str(k): float(v) for k, v in dict(done_state.get("timings_ms", {})).items()},
+                    flags=dict(done_state.get("flags", {})),
+                )
+            return cls(
+                model=str(state["model"]),
+                cost_usd=Decimal(str(state["cost_usd"])),
+                submitted_at=float(state["submitted_at"]),
+                composite=bool(state["composite"]),
+                metadata=dict(state.get("metadata", {})),
+                done=done,
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ProviderOutputInvalid(
+                f"the stored handle of WaveSpeed job {remote_id} is unreadable ({type(exc).__name__})",
+                provider=PROVIDER,
+                request_id=remote_id,
+            ) from exc
+
+
+def restore_composite(request: EditRequest, limits: ImageLimits) -> CompositeInputs:
+    """The original image and mask again, for compositing an output collected after a restart."""
+    original = decode_image(request.image, limits).image
+    if request.mask is None:
+        raise ProviderOutputInvalid(
+            "the handle says a mask must be composited, but the request has none", provider=PROVIDER
+        )
+    return CompositeInputs(original, load_mask(request.mask, original.size, limits))
+
+
 class WaveSpeedProvider:
-    """``EditProvider`` for every WaveSpeed model of the catalogue.
+    """``ResumableProvider`` for every WaveSpeed model of the catalogue.
+
+    ``submit`` stages the inputs and starts the paid job, returning a ``RemoteHandle`` whose state
+    says what ``collect`` needs; ``collect`` (on this instance or a new one after a restart) polls,
+    downloads and post-processes. ``edit`` is the two in a row, under one deadline.
 
     Use ``async with provider:`` to share one connection pool across many edits; without it every
-    edit opens and closes its own.
+    call opens and closes its own.
     """
 
     name = PROVIDER
@@ -726,6 +857,32 @@ class WaveSpeedProvider:
         model: str | None = None,
         progress: ProgressCallback | None = None,
     ) -> EditResult:
+        spec = self._spec_for(request, model)
+        report = _Reporter(progress)
+        deadline = Deadline(self.options.deadline_s)
+        handle = await self._submit(request, spec, report, deadline)
+        return await self._collect(request, handle, spec, report, deadline)
+
+    async def submit(self, request: EditRequest, *, model: str) -> RemoteHandle:
+        """Stage the inputs and start the job (the paid step); never retried once it may have started."""
+        spec = self._spec_for(request, model)
+        return await self._submit(request, spec, _Reporter(None), Deadline(self.options.deadline_s))
+
+    async def collect(
+        self,
+        request: EditRequest,
+        handle: RemoteHandle,
+        *,
+        model: str,
+        progress: ProgressCallback | None = None,
+    ) -> EditResult:
+        """Poll the submitted job (unless it already finished), download and post-process its output."""
+        spec = self._spec_for(request, model)
+        return await self._collect(
+            request, handle, spec, _Reporter(progress), Deadline(self.options.deadline_s)
+        )
+
+    def _spec_for(self, request: EditRequest, model: str | None) -> ModelSpec:
         spec = self.model_spec(model)
         if not spec.serves(request.operation):
             raise UnsupportedOperation(
@@ -734,22 +891,65 @@ class WaveSpeedProvider:
                 model=spec.id,
                 operation=request.operation.value,
             )
-        report = _Reporter(progress)
-        started = time.monotonic()
+        return spec
+
+    async def _submit(
+        self, request: EditRequest, spec: ModelSpec, report: _Reporter, deadline: Deadline
+    ) -> RemoteHandle:
+        submitted_at = time.time()
         prepared = await asyncio.to_thread(prepare_inputs, request, spec, self.limits)
         cost = estimate(request, spec, input_size=prepared.output_size).total_usd
-        deadline = Deadline(self.options.deadline_s)
         async with self.http.session() as client:
             inputs, uploads = await self._stage_inputs(client, prepared, deadline)
             report("submitting", 0.1)
-            done = await self._run(client, request, spec, inputs, deadline, report)
+            outcome = await self._send_submit(client, request, spec, inputs, deadline)
+        if isinstance(outcome, Failed):
+            raise failure_error(outcome)
+        if outcome.remote_id is None:
+            raise _invalid("the prediction has no id")
+        job = SubmittedJob(
+            model=spec.id,
+            cost_usd=cost,
+            submitted_at=submitted_at,
+            composite=prepared.composite_mask is not None,
+            metadata=_submit_metadata(request, spec, prepared, uploads),
+            done=outcome if isinstance(outcome, Done) else None,
+        )
+        report("queued", 0.2, f"WaveSpeed job {outcome.remote_id}")
+        return RemoteHandle(PROVIDER, outcome.remote_id, job.to_state())
+
+    async def _collect(
+        self,
+        request: EditRequest,
+        handle: RemoteHandle,
+        spec: ModelSpec,
+        report: _Reporter,
+        deadline: Deadline,
+    ) -> EditResult:
+        if handle.provider != PROVIDER:
+            raise ProviderOutputInvalid(
+                f"a {handle.provider!r} handle cannot be collected from WaveSpeed", provider=PROVIDER
+            )
+        job = SubmittedJob.from_state(handle.state, handle.remote_id)
+        if job.model != spec.id:
+            raise ProviderOutputInvalid(
+                f"WaveSpeed job {handle.remote_id} was submitted to {job.model}, not {spec.id}",
+                provider=PROVIDER,
+                request_id=handle.remote_id,
+            )
+        async with self.http.session() as client:
+            done = job.done or await self._poll(client, handle.remote_id, deadline, report)
             report("downloading", 0.9)
             output = await self.http.download(
                 client, done.outputs[0], max_bytes=self.options.max_output_bytes, deadline=deadline
             )
-        finished = await asyncio.to_thread(finish_output, output, prepared, request, self.limits)
+        into = await asyncio.to_thread(restore_composite, request, self.limits) if job.composite else None
+        finished = await asyncio.to_thread(finish_output, output, request, self.limits, composite_into=into)
         report("done", 1.0)
-        metadata = _result_metadata(request, spec, prepared, done, finished, uploads)
+        metadata = {"remote_id": handle.remote_id, "outputs": len(done.outputs), **job.metadata}
+        metadata.update(finished.metadata)
+        metadata.update(done.flags)
+        total_ms = max(time.time() - job.submitted_at, 0.0) * 1000.0
         return EditResult(
             image=finished.data,
             format=finished.format,
@@ -758,8 +958,8 @@ class WaveSpeedProvider:
             provider=PROVIDER,
             model=spec.id,
             seed=request.seed if spec.params.seed else None,
-            cost_usd=cost,
-            timings_ms={"total": (time.monotonic() - started) * 1000.0, **done.timings_ms},
+            cost_usd=job.cost_usd,
+            timings_ms={"total": total_ms, **done.timings_ms},
             metadata=metadata,
         )
 
@@ -783,38 +983,44 @@ class WaveSpeedProvider:
         image = await where(prepared.image, "image")
         references = tuple([await where(b, f"reference-{i}") for i, b in enumerate(prepared.references)])
         mask = await where(prepared.mask, "mask") if prepared.mask is not None else None
-        size = prepared.output_size
-        return SubmitInputs(image, references, mask, size), uploads
+        inputs = SubmitInputs(
+            image,
+            references,
+            mask,
+            prepared.output_size,
+            image_size=prepared.sent_size,
+            placement=prepared.placement,
+        )
+        return inputs, uploads
 
-    async def _run(
+    async def _send_submit(
         self,
         client: httpx.AsyncClient,
         request: EditRequest,
         spec: ModelSpec,
         inputs: SubmitInputs,
         deadline: Deadline,
-        report: _Reporter,
-    ) -> Done:
+    ) -> Outcome:
         options = SubmitOptions(self.options.sync_mode, self.options.base64_output, self.options.webhook_url)
         call = build_submit(request, spec, self._creds, inputs, options)
         reply = await self.http.send(
             client, call, classify=classify_error, deadline=deadline, idempotent=False, what="submit"
         )
-        outcome = parse_submit(reply)
-        if isinstance(outcome, Pending):
-            remote_id = outcome.remote_id
-            report("queued", 0.2, f"WaveSpeed job {remote_id}")
-            outcome = await self.http.poll(
-                client,
-                lambda: build_poll(remote_id, self._creds),
-                parse_poll,
-                classify=classify_error,
-                deadline=deadline,
-                on_pending=lambda pending, polls: report(pending.status, min(0.2 + 0.05 * polls, 0.85)),
-            )
+        return parse_submit(reply)
+
+    async def _poll(
+        self, client: httpx.AsyncClient, remote_id: str, deadline: Deadline, report: _Reporter
+    ) -> Done:
+        outcome = await self.http.poll(
+            client,
+            lambda: build_poll(remote_id, self._creds),
+            parse_poll,
+            classify=classify_error,
+            deadline=deadline,
+            on_pending=lambda pending, polls: report(pending.status, min(0.2 + 0.05 * polls, 0.85)),
+        )
         if isinstance(outcome, Failed):
             raise failure_error(outcome)
-        assert isinstance(outcome, Done)
         return outcome
 
 
@@ -829,23 +1035,18 @@ class _Reporter:
             self._callback(Progress(stage, fraction, message))
 
 
-def _result_metadata(
-    request: EditRequest,
-    spec: ModelSpec,
-    prepared: PreparedInputs,
-    done: Done,
-    finished: FinishedOutput,
-    uploads: int,
+def _submit_metadata(
+    request: EditRequest, spec: ModelSpec, prepared: PreparedInputs, uploads: int
 ) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"remote_id": done.remote_id, "outputs": len(done.outputs)}
-    metadata.update(prepared.metadata)
+    """What the result will report about the inputs and the fields sent (JSON-safe: it is stored)."""
+    metadata: dict[str, Any] = dict(prepared.metadata)
     dropped = {**dict(prepared.metadata.get("dropped", {})), **dropped_fields(request, spec)}
     if dropped:
         metadata["dropped"] = dropped
     if spec.params.size is not SizeStyle.NONE:
         metadata["size_sent"] = size_fields(spec, prepared.output_size, request)
+    if spec.params.expand is ExpandStyle.CANVAS and prepared.placement is not None:
+        metadata["canvas_sent"] = {"size": list(prepared.output_size), "at": list(prepared.placement)}
     if uploads:
         metadata["inputs_uploaded"] = uploads
-    metadata.update(finished.metadata)
-    metadata.update(done.flags)
     return metadata
