@@ -86,6 +86,23 @@ FRAME_INSET = 0.04
 SHADOW_CHROMA_DELTA_E = 4.0
 SHADOW_CHROMA_RATIO = 0.3
 SHADOW_MAX_EDGE_RATIO = 0.1
+# Several backgrounds (a table below a wall): a leftover group of border pixels is a background of
+# its own only if it holds two frame corners (the L of CORNER_FRACTION of the long side along each
+# edge from the corner) and this share of the border band. A product standing on the bottom edge
+# measures about 9 % and no corner; a table below a horizon at 70 % height about 40 % and two.
+MIN_REGION_BORDER_FRACTION = 0.1
+CORNER_FRACTION = 0.05
+MAX_BORDER_FITS = 4
+# Where two backgrounds meet (a horizon), pixels mix their colours: within this many working pixels
+# of both, a pixel on the colour segment between their models is background too. 12 px bridges a
+# horizon blurred by σ ≈ 3 working px (depth of field); wider blur leaves the table with the subject.
+SEAM_PX = 12
+# A second background must meet the first along a line (a horizon): its seam pixels must spread
+# over a quarter of the long side and lie within this share of it across the line (10 px at 512).
+# Measured at 512: a sharp horizon 1-1.5 px thick, one blurred by σ = 3 px 3-4 px, shoulders
+# cut by the bottom edge (a curve) 20 px and more.
+MIN_HORIZON_EXTENT = 0.25
+MAX_HORIZON_BEND = 0.02
 # Chi distribution with 3 degrees of freedom: median of |residual| ≈ 1.54 σ.
 _CHI3_MEDIAN = 1.54
 
@@ -126,6 +143,14 @@ class BackgroundModel:
         return predicted
 
 
+@dataclass(frozen=True)
+class BackgroundRegion:
+    """One background surface and the border-band pixels it explains (bool (H, W), working size)."""
+
+    model: BackgroundModel
+    border: np.ndarray
+
+
 def foreground_alpha(rgb: np.ndarray) -> np.ndarray:
     """Soft foreground alpha, float32 (H, W) in [0, 1], for a uint8 RGB (H, W, 3) image."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -133,14 +158,11 @@ def foreground_alpha(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     work = working_copy(rgb)
     lab = to_lab(work)
-    model = fit_border_background(lab)
-    if model.sigma > BUSY_BACKGROUND_SIGMA:
+    regions = fit_border_regions(lab)
+    if regions[0].model.sigma > BUSY_BACKGROUND_SIGMA:
         trimap = frame_trimap((work.shape[0], work.shape[1]))
     else:
-        background = model.predict(*lab.shape[:2])
-        distance = np.linalg.norm(lab - background, axis=2)
-        shadows = soft_shadows(lab, background, background_tolerance(model.sigma))
-        trimap = build_trimap(np.where(shadows, 0.0, distance), model.sigma)
+        trimap = region_trimap(lab, regions)
     mask = segment_with_grabcut(work, trimap)
     mask = clean_mask(mask)
     if not mask.any():
@@ -174,14 +196,59 @@ def border_band(height: int, width: int, fraction: float = BORDER_FRACTION) -> n
 
 
 def fit_border_background(lab: np.ndarray, *, iterations: int = 8) -> BackgroundModel:
-    """Fit the background surface to the frame's border, trimming pixels that disagree with it."""
+    """Fit one background surface to the frame's border, trimming pixels that disagree with it."""
+    height, width = lab.shape[:2]
+    ys, xs = np.nonzero(border_band(height, width))
+    basis = _quadratic_basis(xs, ys, width, height)
+    model, _ = _fit_trimmed(basis, lab[ys, xs].astype(np.float64), iterations=iterations)
+    return model
+
+
+def fit_border_regions(lab: np.ndarray) -> list[BackgroundRegion]:
+    """The backgrounds the frame's border shows: the main surface, then any others spanning a side.
+
+    The main surface is fitted to the whole border band as in ``fit_border_background``. The band
+    pixels it does not explain are fitted again, and so on: a table below a wall comes out as a
+    second region. A leftover group counts as background only when it holds two corners of the
+    frame and ``MIN_REGION_BORDER_FRACTION`` of the band: a subject standing on the bottom edge
+    holds neither, so it stays an outlier. Groups that do not qualify are set aside and the rest
+    refitted, at most ``MAX_BORDER_FITS`` fits in all.
+    """
     height, width = lab.shape[:2]
     band = border_band(height, width)
     ys, xs = np.nonzero(band)
-    colours = lab[ys, xs].astype(np.float64)
     basis = _quadratic_basis(xs, ys, width, height)
+    colours = lab[ys, xs].astype(np.float64)
+    corner = _corner_of(ys, xs, height, width)
+    corner_px = np.bincount(corner, minlength=5)[:4]
+    unexplained = np.ones(len(ys), bool)
+    regions: list[BackgroundRegion] = []
+    for attempt in range(MAX_BORDER_FITS):
+        if unexplained.sum() < MIN_REGION_BORDER_FRACTION * len(ys):
+            break
+        subset = np.flatnonzero(unexplained)
+        model, _ = _fit_trimmed(basis[subset], colours[subset])
+        residual = np.linalg.norm(colours[subset] - basis[subset] @ model.coefficients, axis=1)
+        explained = subset[residual < background_tolerance(model.sigma)]
+        unexplained[explained] = False
+        corners_held = np.bincount(corner[explained], minlength=5)[:4] * 2 > corner_px
+        spans_a_side = (
+            corners_held.sum() >= 2
+            and len(explained) >= MIN_REGION_BORDER_FRACTION * len(ys)
+            and model.sigma <= BUSY_BACKGROUND_SIGMA
+        )
+        if attempt == 0 or spans_a_side:
+            border = np.zeros((height, width), bool)
+            border[ys[explained], xs[explained]] = True
+            regions.append(BackgroundRegion(model=model, border=border))
+    return regions
 
-    # Start from the median colour: robust to a subject covering up to half of the border.
+
+def _fit_trimmed(
+    basis: np.ndarray, colours: np.ndarray, *, iterations: int = 8
+) -> tuple[BackgroundModel, np.ndarray]:
+    """Least-squares surface through ``colours``, refitted without outliers; the model and its inliers."""
+    # Start from the median colour: robust to a subject covering up to half of the pixels.
     residual = np.linalg.norm(colours - np.median(colours, axis=0), axis=1)
     keep = residual <= np.median(residual)
     coefficients = np.zeros((basis.shape[1], 3))
@@ -190,11 +257,22 @@ def fit_border_background(lab: np.ndarray, *, iterations: int = 8) -> Background
         residual = np.linalg.norm(colours - basis @ coefficients, axis=1)
         sigma = max(float(np.median(residual[keep])) / _CHI3_MEDIAN, 1e-3)
         updated = residual <= 3.0 * _CHI3_MEDIAN * sigma + 1.0
-        if np.array_equal(updated, keep):
+        if np.array_equal(updated, keep) or not updated.any():
             break
         keep = updated
     sigma = float(np.median(residual[keep])) / _CHI3_MEDIAN
-    return BackgroundModel(coefficients=coefficients, sigma=sigma)
+    return BackgroundModel(coefficients=coefficients, sigma=sigma), keep
+
+
+def _corner_of(ys: np.ndarray, xs: np.ndarray, height: int, width: int) -> np.ndarray:
+    """For each band pixel, which corner square it lies in: 0-3 clockwise from top left, 4 none."""
+    size = max(1, round(CORNER_FRACTION * max(height, width)))
+    top, bottom = ys < size, ys >= height - size
+    left, right = xs < size, xs >= width - size
+    corner = np.full(len(ys), 4, np.intp)
+    for index, inside in enumerate((top & left, top & right, bottom & right, bottom & left)):
+        corner[inside] = index
+    return corner
 
 
 def background_tolerance(sigma: float) -> float:
@@ -240,19 +318,110 @@ def soft_shadows(lab: np.ndarray, background: np.ndarray, tolerance: float) -> n
     return shadows
 
 
+def foreground_tolerance(sigma: float) -> float:
+    """ΔE beyond which a pixel is surely not the background, for a border spread ``sigma``."""
+    return max(FOREGROUND_Z * _CHI3_MEDIAN * sigma, MIN_FOREGROUND_DELTA_E)
+
+
 def build_trimap(distance: np.ndarray, sigma: float) -> np.ndarray:
     """GrabCut labels (``cv2.GC_*``, uint8) from each pixel's ΔE distance to the background."""
-    background_tol = background_tolerance(sigma)
-    foreground_tol = max(FOREGROUND_Z * _CHI3_MEDIAN * sigma, MIN_FOREGROUND_DELTA_E)
-    near = distance < background_tol
-    far = distance > foreground_tol
-    margin = _margin_px(distance.shape)
+    near = distance < background_tolerance(sigma)
+    far = distance > foreground_tolerance(sigma)
+    return trimap_from(near, far, _touching_border(near))
 
-    trimap = np.full(distance.shape, cv2.GC_PR_BGD, np.uint8)
+
+def region_trimap(lab: np.ndarray, regions: list[BackgroundRegion]) -> np.ndarray:
+    """GrabCut labels for a Lab image whose background is made of ``regions``.
+
+    A pixel is near the background when it is close to any region's model (or in a soft shadow
+    cast on it) and far when it is far from all of them. Sure background must also be reachable:
+    connected, through pixels close to the same model, to the border pixels that model explains,
+    or on the seam where two such areas meet. A model extrapolated away from its own part of the
+    frame thus never makes sure background on its own. A region after the first is used only if
+    it meets the earlier ones along a straight line, as a table meets a wall (see ``is_horizon``).
+    """
+    height, width = lab.shape[:2]
+    surfaces: list[_Surface] = []
+    seams = np.zeros((height, width), bool)
+    for region in regions:
+        background = region.model.predict(height, width)
+        tolerance = background_tolerance(region.model.sigma)
+        distance = np.linalg.norm(lab - background, axis=2)
+        shadows = soft_shadows(lab, background, tolerance)
+        close = (distance < tolerance) | shadows
+        far = (distance > foreground_tolerance(region.model.sigma)) & ~shadows
+        surface = _Surface(background, tolerance, close, far, _grown_from(close, region.border))
+        joins = np.logical_or.reduce([background_seam(lab, s, surface) for s in surfaces] or [seams])
+        if not surfaces or is_horizon(joins):
+            surfaces.append(surface)
+            seams |= joins
+    near = np.logical_or.reduce([surface.close for surface in surfaces]) | seams
+    far = np.logical_and.reduce([surface.far for surface in surfaces]) & ~seams
+    reachable = np.logical_or.reduce([surface.area for surface in surfaces]) | seams
+    return trimap_from(near, far, reachable)
+
+
+def is_horizon(seam: np.ndarray) -> bool:
+    """Whether ``seam`` (where two background areas meet) is one straight line across the frame.
+
+    Where a table meets a wall, or a floor a backdrop, the seam is a line, interrupted only by
+    what stands in front of it. A subject cut off by the frame (shoulders along the bottom edge)
+    meets its background along a curve, and a region that meets the others nowhere has no seam:
+    both stay foreground.
+    """
+    ys, xs = np.nonzero(seam)
+    if len(ys) < 2:
+        return False
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    points -= points.mean(axis=0)
+    # Principal axes of the seam pixels: spread along the line, and thickness across it.
+    eigenvalues, eigenvectors = np.linalg.eigh(points.T @ points / len(points))
+    along = points @ eigenvectors[:, 1]
+    extent = float(along.max() - along.min())
+    thickness = math.sqrt(max(float(eigenvalues[0]), 0.0))
+    long_side = max(seam.shape)
+    return bool(extent >= MIN_HORIZON_EXTENT * long_side and thickness <= MAX_HORIZON_BEND * long_side)
+
+
+@dataclass(frozen=True)
+class _Surface:
+    """One background model evaluated over the working copy."""
+
+    prediction: np.ndarray  # Lab (H, W, 3)
+    tolerance: float  # ΔE
+    close: np.ndarray  # near the model or in a shadow cast on it
+    far: np.ndarray  # surely not this background
+    area: np.ndarray  # ``close`` grown from the border pixels the model explains
+
+
+def background_seam(lab: np.ndarray, first: _Surface, second: _Surface) -> np.ndarray:
+    """Boolean (H, W): pixels mixing two adjacent backgrounds, e.g. along a blurred horizon.
+
+    A seam pixel lies within ``SEAM_PX`` of both backgrounds' areas, its colour is within the
+    larger of their tolerances of the segment between the two predicted colours there, and it
+    is not inside either background (at most one pixel from where each stops matching): so a
+    sharp horizon gives a line one or two pixels thick, a blurred one a band as wide as its blur.
+    """
+    seam = np.zeros(lab.shape[:2], bool)
+    ys, xs = np.nonzero(_dilate(first.area, SEAM_PX) & _dilate(second.area, SEAM_PX))
+    start = first.prediction[ys, xs]
+    step = second.prediction[ys, xs] - start
+    offset = lab[ys, xs] - start
+    t = np.einsum("ij,ij->i", offset, step) / np.maximum(np.einsum("ij,ij->i", step, step), 1e-6)
+    gap = np.linalg.norm(offset - np.clip(t, 0.0, 1.0)[:, None] * step, axis=1)
+    mixed = gap < max(first.tolerance, second.tolerance)
+    seam[ys[mixed], xs[mixed]] = True
+    between: np.ndarray = seam & _dilate(~first.close, 1) & _dilate(~second.close, 1)
+    return between
+
+
+def trimap_from(near: np.ndarray, far: np.ndarray, reachable: np.ndarray) -> np.ndarray:
+    """GrabCut labels from where the background is near, far, and reachable from the frame."""
+    margin = _margin_px(near.shape)
+    trimap = np.full(near.shape, cv2.GC_PR_BGD, np.uint8)
     trimap[~near] = cv2.GC_PR_FGD
-    # Sure background: close to the model, reachable from the frame, and clear of the subject.
-    sure_bg = _touching_border(near) & ~_dilate(~near, margin)
-    trimap[sure_bg] = cv2.GC_BGD
+    # Sure background: close to a model, reachable from the frame, and clear of the subject.
+    trimap[reachable & near & ~_dilate(~near, margin)] = cv2.GC_BGD
     trimap[_erode(far, margin)] = cv2.GC_FGD
     return trimap
 
@@ -450,6 +619,14 @@ def _quadratic_basis(xs: np.ndarray, ys: np.ndarray, width: int, height: int) ->
 
 def _margin_px(shape: tuple[int, ...]) -> int:
     return max(1, round(0.008 * max(shape[:2])))
+
+
+def _grown_from(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The parts of ``mask`` whose connected component contains a pixel of ``seeds``."""
+    _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    seeded = np.unique(labels[seeds & mask])
+    grown: np.ndarray = np.isin(labels, seeded[seeded > 0])
+    return grown
 
 
 def _touching_border(mask: np.ndarray) -> np.ndarray:
