@@ -15,9 +15,12 @@ from editstudio.engine.segment import (
     decontaminate,
     fill_small_holes,
     fit_border_background,
+    fit_border_regions,
     foreground_alpha,
     frame_trimap,
+    is_horizon,
     refine_alpha,
+    region_trimap,
     segment_with_grabcut,
     soft_shadows,
     to_lab,
@@ -303,3 +306,72 @@ def test_large_input_is_segmented_on_a_working_copy() -> None:
 def test_foreground_alpha_rejects_other_layouts(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="uint8 RGB"):
         foreground_alpha(bad)
+
+
+# --- several backgrounds ----------------------------------------------------------------------
+
+
+def wall_over_table(horizon: float = 0.7) -> np.ndarray:
+    """Light wall above a brown table from ``horizon`` (fraction of the height) down, with noise."""
+    rng = np.random.default_rng(8)
+    image = np.full((HEIGHT, WIDTH, 3), (225.0, 220.0, 210.0))
+    image[round(horizon * HEIGHT) :] = (150.0, 100.0, 66.0)
+    return image + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
+
+
+def test_table_below_a_wall_is_a_second_background_region() -> None:
+    image = wall_over_table()
+    image[box(80, 200, 120, 200)] = (40, 90, 170)
+    regions = fit_border_regions(to_lab(as_image(image)))
+    assert len(regions) == 2
+    wall, table = regions
+    assert wall.border[0].all() and not wall.border[-1].any()
+    assert table.border[-1].all() and not table.border[0].any()
+
+
+def test_subject_on_the_bottom_edge_is_not_a_background_region() -> None:
+    image = np.full((HEIGHT, WIDTH, 3), 230.0) + np.random.default_rng(9).normal(0, 2, (HEIGHT, WIDTH, 1))
+    image[box(100, HEIGHT, 120, 200)] = (200, 120, 40)  # a quarter of the bottom edge, no corner
+    regions = fit_border_regions(to_lab(as_image(image)))
+    assert len(regions) == 1
+    assert not regions[0].border[-1, 130:190].any()
+
+
+def test_region_trimap_makes_both_backgrounds_sure_and_the_horizon_too() -> None:
+    image = wall_over_table()
+    lab = to_lab(as_image(image))
+    trimap = region_trimap(lab, fit_border_regions(lab))
+    assert (trimap[5, 5], trimap[HEIGHT - 5, 5]) == (cv2.GC_BGD, cv2.GC_BGD)
+    # The horizon row mixes wall and table: background, not a line of possible foreground.
+    assert (trimap[round(0.7 * HEIGHT) - 1 : round(0.7 * HEIGHT) + 1] == cv2.GC_BGD).all()
+    # With the wall model alone, the table is surely foreground.
+    only_wall = region_trimap(lab, fit_border_regions(lab)[:1])
+    assert only_wall[HEIGHT - 20, WIDTH // 2] == cv2.GC_FGD
+
+
+def test_horizon_is_a_straight_seam_and_a_shoulder_curve_is_not() -> None:
+    line, tilted, arc = (np.zeros((HEIGHT, WIDTH), np.uint8) for _ in range(3))
+    cv2.line(line, (0, 160), (WIDTH - 1, 160), 1, 2)
+    cv2.line(tilted, (0, 150), (WIDTH - 1, 180), 1, 3)
+    cv2.ellipse(arc, (WIDTH // 2, HEIGHT + 40), (WIDTH // 2, 140), 0, 180, 360, 1, 2)
+    assert is_horizon(line.astype(bool))
+    assert is_horizon(tilted.astype(bool))
+    assert not is_horizon(arc.astype(bool))
+    short = np.zeros((HEIGHT, WIDTH), bool)
+    short[160, 100:140] = True  # 40 px of a 320 px frame: too little of the frame to be a horizon
+    assert not is_horizon(short)
+    assert not is_horizon(np.zeros((HEIGHT, WIDTH), bool))
+
+
+def test_background_seam_finds_blended_pixels_between_two_backgrounds() -> None:
+    rows = np.arange(HEIGHT)[:, None, None]
+    blend = np.clip((rows - 0.7 * HEIGHT + 4) / 8, 0, 1)  # an 8 px ramp from wall to table
+    ramp = np.array([225.0, 220.0, 210.0]) * (1 - blend) + np.array([150.0, 100.0, 66.0]) * blend
+    image = np.broadcast_to(ramp, (HEIGHT, WIDTH, 3)).copy()
+    image[box(20, 60, 20, 60)] = (40, 90, 170)  # not a blend of the two: never a seam
+    lab = to_lab(as_image(image))
+    regions = fit_border_regions(lab)
+    trimap = region_trimap(lab, regions)
+    mixed_rows = slice(round(0.7 * HEIGHT) - 3, round(0.7 * HEIGHT) + 3)
+    assert (trimap[mixed_rows, 100:200] == cv2.GC_BGD).all()
+    assert trimap[40, 40] == cv2.GC_FGD
