@@ -2,12 +2,13 @@
 
 Method
 ------
-``remove_background`` cuts the subject out with ``segment.foreground_alpha`` (a background model
-fitted to the frame's edges, a confident trimap, GrabCut on a ≤512 px working copy, and an edge
-band re-estimated at full resolution): see ``editstudio.engine.segment`` for the steps. In the
-soft edge band the colour is decontaminated: each pixel's subject colour is solved from
-``pixel = alpha·subject + (1 − alpha)·background`` with the local background colour, so a new
-background does not show a halo of the old one. Pixels with alpha 1 keep their exact values.
+``remove_background`` cuts the subject out with ``segment.foreground_alpha`` (background models
+fitted to the frame's edges, e.g. a wall and the table in front of it, a confident trimap,
+GrabCut on a ≤512 px working copy, and an edge band re-estimated at full resolution): see
+``editstudio.engine.segment`` for the steps. In the soft edge band the colour is decontaminated:
+each pixel's subject colour is solved from ``pixel = alpha·subject + (1 − alpha)·background``
+with the local background colour, so a new background does not show a halo of the old one.
+Pixels with alpha 1 keep their exact values.
 
 An input that already has transparency (any alpha below 255) is taken as already cut out: its
 alpha is kept as it is. A fully opaque RGBA image is segmented like RGB.
@@ -18,16 +19,18 @@ frame (centre-cropped), through ``imaging.over_background``.
 Limits
 ------
 Made for product and object photos: a subject on a studio sweep (white, grey, coloured), a gradient
-or vignette, or a mildly textured surface, with the background visible along most of the frame's
-edges; soft cast shadows are removed with the background. Its known failures: subjects whose colour
-equals the background next to them, hard-edged shadows (kept with the subject), and busy scenes,
-where a fallback finds only a centred subject that stands out in colour. It is not a person or hair
-matting model.
+or vignette, or a mildly textured surface, or standing on a table or floor in front of a wall
+(two smooth backgrounds meeting at a straight horizon, level or tilted), with the background
+visible along most of the frame's edges; soft cast shadows are removed with the background. Every
+salient object is kept, not only the largest (a sticker on the wall stays). Its known failures:
+subjects whose colour equals the background next to them, hard-edged shadows (kept with the
+subject), a table with a curved edge (kept with the subject), and busy scenes, where a fallback
+finds only a centred subject that stands out in colour. It is not a person or hair matting model.
 
 Speed
 -----
-On the 2-core reference machine, synthetic product shots, median of 3: 0.2–0.45 s at 1 MP and
-0.3–0.6 s at 4 MP (busy-scene fallback: 0.55 s and 1.1 s). GrabCut works on a ≤512 px copy, so
+On the 2-core reference machine, synthetic product shots, median of 3: 0.2–0.5 s at 1 MP and
+0.3–0.8 s at 4 MP (busy-scene fallback: 0.55 s and 1.1 s). GrabCut works on a ≤512 px copy, so
 beyond that size the cost grows only with the full-resolution steps (edge band, decontamination,
 compositing).
 """

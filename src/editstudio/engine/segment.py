@@ -13,15 +13,25 @@ Method
    outlier instead of pulling the model. A quadratic covers uniform studio sweeps, linear and
    radial gradients and vignetting; the residual spread of the kept pixels measures how textured
    the background is.
-3. **Trimap.** Every pixel's distance to the background predicted at its position, in units of that
-   spread, gives sure background (close, and connected to the frame), probable background,
-   probable foreground and sure foreground (far, away from the uncertain band). Soft cast shadows
-   (darker than the background with its hue, fading out at their edge) count as background. When
-   the border is too varied for any smooth model (a busy scene), the trimap falls back to GrabCut's
-   classic rectangle: the frame's outer 4 % is background, everything inside is probably subject.
-4. **GrabCut** (colour GMMs + graph cut) runs on the working copy, cropped to the trimap's uncertain
+3. **Further backgrounds.** A product photo often shows two: a table or floor below a wall. The
+   band pixels the first surface does not explain are fitted again (up to ``MAX_BORDER_FITS``
+   fits); a group becomes a background of its own only if it holds two frame corners and a tenth
+   of the band (a table spans a whole side; a subject standing on an edge does not), and only if
+   it meets the earlier backgrounds along a straight seam spanning the frame (a horizon, level or
+   tilted, interrupted only by what stands in front of it; shoulders cut off by the bottom edge
+   meet the wall along a curve and stay foreground). Pixels on that seam whose colour blends the
+   two backgrounds (a horizon anti-aliased or blurred by depth of field) are background too.
+4. **Trimap.** Every pixel's distance to each background predicted at its position, in units of
+   that background's spread, gives sure background (close to a model and connected, through
+   pixels close to the same model, to the border pixels it explains), probable background,
+   probable foreground and sure foreground (far from every model, away from the uncertain band).
+   Soft cast shadows (darker than the background with its hue, fading out at their edge) count as
+   background. When the border is too varied for any smooth model (a busy scene), the trimap
+   falls back to GrabCut's classic rectangle: the frame's outer 4 % is background, everything
+   inside is probably subject.
+5. **GrabCut** (colour GMMs + graph cut) runs on the working copy, cropped to the trimap's uncertain
    area, initialised with that trimap and with cv2's RNG seeded, so results are deterministic.
-5. **Clean-up and refinement.** Small specks are dropped (components under a fraction of the largest)
+6. **Clean-up and refinement.** Small specks are dropped (components under a fraction of the largest)
    and small enclosed holes (highlights that match the background) are filled. The mask is then
    upsampled, and in a band a few pixels wide around its edge alpha is re-estimated at full
    resolution: each pixel is placed on the colour line between the local subject colour and the
@@ -33,6 +43,15 @@ Method
 Limits
 ------
 - The background must be what the frame's edges show. A subject filling most of the border fails.
+  Several backgrounds are recognised when each spans a side of the frame and they meet along a
+  straight line (wall and table, backdrop and floor). A round table's curved edge, a background
+  that shows on one corner only, or a horizon hidden along all of its length behind the subject
+  leaves that surface with the subject; so does a horizon blurred by more than about 6 working
+  pixels (σ), where the blend band is too wide to bridge.
+- Every object that stands out from the background is kept, not only the largest: a sticker on
+  the wall, clear of the subject, stays if its area is at least ``MIN_COMPONENT_FRACTION`` of
+  the subject's. A subject cut off along a whole side by a *straight* line that meets the
+  background there (a box cut by the bottom edge) would look like a table and be removed.
   A busy scene (street, room, foliage) has no background to model: the rectangle fallback then
   finds a centred subject that stands out in colour, and fails otherwise.
 - Subject parts whose colour equals the background near them (white label on a white sweep) are
@@ -48,9 +67,11 @@ Speed
 -----
 GrabCut runs on the ≤512 px copy, cropped to the uncertain area, so its cost does not grow with
 the input; the edge band and the colour work do. Measured with ``remove_background`` (median of
-3) on synthetic product shots, 2-core reference machine: 0.2–0.45 s at 1 MP and 0.3–0.6 s at
-4 MP; the busy-scene fallback (GrabCut over the whole copy) 0.55 s at 1 MP and 1.1 s at 4 MP.
-Expect up to twice that on a machine busy with other work.
+3) on synthetic product shots, 2-core reference machine: 0.2–0.5 s at 1 MP and 0.3–0.8 s at
+4 MP, with one background or with a wall and a table (each extra background costs one more
+prediction, shadow search and seam on the working copy, a few tens of ms); the busy-scene
+fallback (GrabCut over the whole copy) 0.55 s at 1 MP and 1.1 s at 4 MP. Expect up to twice that
+on a machine busy with other work.
 """
 
 from __future__ import annotations
