@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     job_per_user_concurrency: int = Field(default=2, gt=0)
     job_lease_s: float = Field(default=30.0, gt=0)
     webhook_secret: SecretStr | None = None
+    # TOML or JSON overrides of the plans' monthly limits (``accounts.tiers``); None: the defaults.
+    tiers_file: Path | None = None
 
     blob_url: str | None = None
     s3_endpoint_url: str | None = None

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from editstudio.accounts import release, reserve
+from editstudio.accounts import Tiers, load_tiers, release, reserve
 from editstudio.core.errors import InvalidRequest, JobConflict, JobNotFound
 from editstudio.core.jobs import JobState
 from editstudio.core.request import EditRequest
@@ -94,6 +94,8 @@ class JobService:
         self._settings = settings
         self._resolve = resolve_provider or _default_resolver(settings)
         self._estimate = estimator
+        # Read once: the plans' limits do not change under a running service.
+        self.tiers: Tiers = load_tiers(settings.tiers_file)
         self.config = config or JobServiceConfig.from_settings(settings)
         if webhooks is None and self.config.webhook_secret:
             webhooks = WebhookSender(
@@ -157,7 +159,9 @@ class JobService:
         amount = max(self._estimate(request, candidate, size) for candidate in plan)
         job_id = _job_id(user_id, key)
         async with self._sessions() as session:
-            await reserve(session=session, user_id=user_id, job_id=job_id, amount_usd=amount)
+            await reserve(
+                session=session, user_id=user_id, job_id=job_id, amount_usd=amount, tiers=self.tiers
+            )
         try:
             return await self._insert(
                 job_id, user_id, request, model_id, params, print_, key, webhook_url, amount, infos
@@ -186,8 +190,16 @@ class JobService:
         return infos
 
     def _check_model(self, model_id: str, request: EditRequest) -> None:
+        """The model can run here: its provider has a key and does the operation."""
+        from editstudio.catalog import load_catalog
         from editstudio.core.errors import UnsupportedOperation
+        from editstudio.providers.registry import check_configured
 
+        catalog = load_catalog()
+        # Ids outside the catalogue (test doubles behind a custom resolver) have no key to check;
+        # the estimator and the resolver still refuse unknown ids.
+        if model_id in catalog:
+            check_configured(catalog.get(model_id), self._settings)
         provider = self._resolve(model_id)
         if not provider.supports(request.operation):
             raise UnsupportedOperation(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from editstudio.catalog.availability import configured_providers
 from editstudio.catalog.loader import get_model
 from editstudio.catalog.schema import ModelSpec, ProviderSlug
 from editstudio.core.errors import ConfigurationError
@@ -17,6 +18,13 @@ from editstudio.settings import Settings
 Factory = Callable[[ModelSpec, Settings], EditProvider]
 
 WAVESPEED_KEY_ENV = "WAVESPEED_API_KEY"
+# The variable each provider's key is read from (``EDITSTUDIO_<name>`` works too; see Settings).
+KEY_ENV: dict[ProviderSlug, str] = {
+    ProviderSlug.WAVESPEED: WAVESPEED_KEY_ENV,
+    ProviderSlug.STABILITY: "STABILITY_API_KEY",
+    ProviderSlug.OPENAI: "OPENAI_API_KEY",
+    ProviderSlug.HUGGINGFACE: "HF_TOKEN",
+}
 
 
 def provider_for(model_id: str, settings: Settings) -> EditProvider:
@@ -35,6 +43,24 @@ def provider_for(model_id: str, settings: Settings) -> EditProvider:
     return factory(spec, settings)
 
 
+def check_configured(spec: ModelSpec, settings: Settings) -> None:
+    """``ConfigurationError`` naming the environment variable when ``spec``'s provider has no key.
+
+    The job service calls it before reserving any money, so a job that could never run is refused
+    at submit rather than failing later in a worker.
+    """
+    if not spec.needs_key or spec.provider.value in configured_providers(settings):
+        return
+    env_var = KEY_ENV[spec.provider]
+    raise ConfigurationError(
+        f"{spec.id} runs on {spec.provider.value} and needs an API key: set {env_var} "
+        f"(or EDITSTUDIO_{env_var})",
+        model=spec.id,
+        provider=spec.provider.value,
+        env_var=env_var,
+    )
+
+
 def _local(spec: ModelSpec, settings: Settings) -> EditProvider:
     # Imported here: the engine pulls OpenCV and PatchMatch, which cloud-only callers never need.
     from editstudio.engine.local import LocalEngine
@@ -45,15 +71,9 @@ def _local(spec: ModelSpec, settings: Settings) -> EditProvider:
 def _wavespeed(spec: ModelSpec, settings: Settings) -> EditProvider:
     from editstudio.providers.wavespeed import WaveSpeedProvider
 
+    check_configured(spec, settings)
     key = settings.wavespeed_api_key
-    if key is None or not key.get_secret_value().strip():
-        raise ConfigurationError(
-            f"{spec.id} runs on WaveSpeed and needs an API key: set {WAVESPEED_KEY_ENV} "
-            f"(or EDITSTUDIO_{WAVESPEED_KEY_ENV})",
-            model=spec.id,
-            provider=spec.provider.value,
-            env_var=WAVESPEED_KEY_ENV,
-        )
+    assert key is not None  # check_configured refused a missing key
     return WaveSpeedProvider(
         api_key=key, base_url=settings.wavespeed_base_url, model=spec.id, limits=settings.image_limits
     )
