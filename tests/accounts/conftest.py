@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,25 +9,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from editstudio.db import create_engine_for, create_session_factory
-from editstudio.db.testing import BACKENDS, migrated_database, postgres_problem, postgres_server_url
-
-
-async def _require_backend(backend: str) -> None:
-    if backend != "postgresql":
-        return
-    problem = await postgres_problem(postgres_server_url())
-    if problem is None:
-        return
-    message = f"PostgreSQL is not reachable at {postgres_server_url()}: {problem}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+from editstudio.db.testing import BACKENDS, migrated_database
+from postgres_kit import require_postgres
 
 
 @pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
-    await _require_backend(name)
+    if name == "postgresql":
+        await require_postgres()
     return name
 
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import (
+from api_kit import (
     PREFIX,
     STUB_MODEL,
     b64,

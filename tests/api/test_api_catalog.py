@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import PREFIX, Api, b64, png_bytes
+from api_kit import PREFIX, Api, b64, png_bytes
 
 from editstudio.catalog import list_models
 from editstudio.core.operations import OPERATION_SPECS

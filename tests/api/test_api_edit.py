@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 
-from conftest import PREFIX, STUB_MODEL, Api, b64, mask_png, png_bytes
+from api_kit import PREFIX, STUB_MODEL, Api, b64, mask_png, png_bytes
 from PIL import Image
 
 from editstudio.jobs import JobFilter

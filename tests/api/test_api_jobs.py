@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import PREFIX, STUB_MODEL, Api, b64, make_settings, png_bytes, running_api
+from api_kit import PREFIX, STUB_MODEL, Api, b64, make_settings, png_bytes, running_api
 from sqlalchemy import select
 
 from editstudio.core.errors import ConfigurationError

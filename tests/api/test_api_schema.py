@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 import uvicorn
-from conftest import make_settings, resolve_provider
+from api_kit import make_settings, resolve_provider
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,

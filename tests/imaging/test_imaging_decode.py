@@ -6,7 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import encode, linear_rgb_icc, png_bomb
+from imaging_kit import encode, linear_rgb_icc, png_bomb
 from PIL import Image
 
 from editstudio.core.errors import ImageRejected, ImageTooLarge, InvalidRequest
@@ -84,7 +84,7 @@ def test_gif_takes_the_first_frame() -> None:
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
     decoded = decode_image(buffer.getvalue())
-    red, green, blue = decoded.image.getpixel((5, 5))  # type: ignore[misc]
+    red, _green, blue = decoded.image.getpixel((5, 5))  # type: ignore[misc]
     assert red > 200 and blue < 50
 
 

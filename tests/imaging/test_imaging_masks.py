@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import encode
+from imaging_kit import encode
 from PIL import Image
 
 from editstudio.core.errors import MaskRejected

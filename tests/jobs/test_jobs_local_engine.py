@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from conftest import MemoryBlobs, Sessions, fast_config, ledger_sums, png_bytes
+from jobs_kit import MemoryBlobs, Sessions, fast_config, ledger_sums, png_bytes
 from PIL import Image
 
 from editstudio.core.jobs import JobState

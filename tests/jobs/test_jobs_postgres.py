@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from conftest import MemoryBlobs, StubProvider, adjust_request, captures_per_job, fast_config, new_user
+from jobs_kit import MemoryBlobs, StubProvider, adjust_request, captures_per_job, fast_config, new_user
 
 from editstudio.core.jobs import JobState
 from editstudio.db import create_engine_for, create_session_factory

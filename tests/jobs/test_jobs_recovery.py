@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import (
+from jobs_kit import (
     ResumableStub,
     ServiceFactory,
     Sessions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import ServiceFactory, Sessions, StubProvider, adjust_request, new_user
+from jobs_kit import ServiceFactory, Sessions, StubProvider, adjust_request, new_user
 
 from editstudio.core.jobs import JobState
 from editstudio.jobs.scheduler import pick_user

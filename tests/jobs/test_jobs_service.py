@@ -6,7 +6,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from conftest import (
+from jobs_kit import (
     ESTIMATE_USD,
     MemoryBlobs,
     ResumableStub,

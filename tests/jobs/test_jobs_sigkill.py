@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ESTIMATE_USD, Sessions, adjust_request, captures_per_job, fast_config, ledger_sums
+from jobs_kit import ESTIMATE_USD, Sessions, adjust_request, captures_per_job, fast_config, ledger_sums
 from sigkill_worker import DirBlobs, LoopbackRemote
 from sqlalchemy import select
 

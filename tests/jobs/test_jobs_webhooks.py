@@ -7,9 +7,9 @@ import time
 
 import httpx
 import pytest
-from conftest import MemoryBlobs, Sessions, StubProvider, adjust_request, fast_config
 from hypothesis import given
 from hypothesis import strategies as st
+from jobs_kit import MemoryBlobs, Sessions, StubProvider, adjust_request, fast_config
 
 from editstudio.core.errors import InvalidRequest
 from editstudio.core.jobs import JobState

@@ -1,4 +1,5 @@
-"""The loopback WaveSpeed stub (one uvicorn server per session) and providers pointed at it."""
+"""The loopback WaveSpeed stub (one uvicorn server per session) and providers pointed at it (the
+helpers behind them live in ``wavespeed_kit``)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,13 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
 import pytest
 import uvicorn
-from pydantic import SecretStr
-from wavespeed_stub import API_KEY, StubState, create_app
+from wavespeed_kit import StubServer, make_provider
+from wavespeed_stub import StubState, create_app
 
-from editstudio.providers.http import PollPolicy, ProviderHttp, RetryPolicy, Timeouts
-from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
-
-# Small but non-zero: tests exercise the same backoff code paths as production, quickly.
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, jitter=0.0)
-FAST_POLL = PollPolicy(interval_s=0.01, max_interval_s=0.05)
-
-
-@dataclass
-class StubServer:
-    url: str
-    state: StubState
+from editstudio.providers.wavespeed import WaveSpeedProvider
 
 
 @pytest.fixture(scope="session")
@@ -51,23 +40,6 @@ def stub_server() -> Iterator[StubServer]:
 def stub(stub_server: StubServer) -> StubServer:
     stub_server.state.reset()
     return stub_server
-
-
-def make_provider(
-    stub: StubServer,
-    *,
-    api_key: str = API_KEY,
-    options: WaveSpeedOptions | None = None,
-    timeouts: Timeouts | None = None,
-    retry: RetryPolicy = FAST_RETRY,
-) -> WaveSpeedProvider:
-    http = ProviderHttp("wavespeed", timeouts=timeouts, retry=retry, poll=FAST_POLL)
-    return WaveSpeedProvider(
-        api_key=SecretStr(api_key),
-        base_url=stub.url,
-        http=http,
-        options=options or WaveSpeedOptions(deadline_s=20.0),
-    )
 
 
 @pytest.fixture

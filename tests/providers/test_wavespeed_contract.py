@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import StubServer, make_provider
 from wavespeed_images import (
     box_mask,
     decode,
@@ -15,6 +14,7 @@ from wavespeed_images import (
     gradient_png,
     inverted_resized,
 )
+from wavespeed_kit import StubServer, make_provider
 
 from editstudio.catalog import estimate, load_catalog
 from editstudio.catalog.schema import ImageStyle, ModelSpec, SizeStyle

@@ -6,8 +6,8 @@ import asyncio
 import logging
 
 import pytest
-from conftest import StubServer, make_provider
 from wavespeed_images import gradient_png
+from wavespeed_kit import StubServer, make_provider
 from wavespeed_stub import API_KEY, Fault
 
 from editstudio.core import (

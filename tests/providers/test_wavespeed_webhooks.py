@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-from conftest import StubServer, make_provider
 from wavespeed_images import gradient_png
+from wavespeed_kit import StubServer, make_provider
 from wavespeed_stub import WEBHOOK_SECRET
 
 from editstudio.core import AuthError, EditRequest

@@ -44,6 +44,16 @@ async def postgres_problem(server_url: str) -> str | None:
     return None
 
 
+async def postgres_unavailable() -> str | None:
+    """Why tests cannot use the PostgreSQL server of ``postgres_server_url()`` (a message naming
+    it), or ``None`` when it answers. Whether that means skip or fail is the test suite's call."""
+    server_url = postgres_server_url()
+    problem = await postgres_problem(server_url)
+    if problem is None:
+        return None
+    return f"PostgreSQL is not reachable at {server_url}: {problem}"
+
+
 @asynccontextmanager
 async def scratch_database(backend: str, directory: Path) -> AsyncIterator[str]:
     """An empty database for ``backend`` ("sqlite": a file in ``directory``; "postgresql": a new

@@ -1,0 +1,39 @@
+"""Helpers for the WaveSpeed tests: the running stub's handle and providers pointed at it. Test
+modules import them from here; ``conftest.py`` holds only the fixtures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+from wavespeed_stub import API_KEY, StubState
+
+from editstudio.providers.http import PollPolicy, ProviderHttp, RetryPolicy, Timeouts
+from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
+
+# Small but non-zero: tests exercise the same backoff code paths as production, quickly.
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, jitter=0.0)
+FAST_POLL = PollPolicy(interval_s=0.01, max_interval_s=0.05)
+
+
+@dataclass
+class StubServer:
+    url: str
+    state: StubState
+
+
+def make_provider(
+    stub: StubServer,
+    *,
+    api_key: str = API_KEY,
+    options: WaveSpeedOptions | None = None,
+    timeouts: Timeouts | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+) -> WaveSpeedProvider:
+    http = ProviderHttp("wavespeed", timeouts=timeouts, retry=retry, poll=FAST_POLL)
+    return WaveSpeedProvider(
+        api_key=SecretStr(api_key),
+        base_url=stub.url,
+        http=http,
+        options=options or WaveSpeedOptions(deadline_s=20.0),
+    )
