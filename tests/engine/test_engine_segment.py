@@ -6,25 +6,24 @@ import cv2
 import numpy as np
 import pytest
 
-from editstudio.engine.segment import (
+from editstudio.engine.backdrop import (
     BUSY_BACKGROUND_SIGMA,
-    WORK_MAX_SIDE,
-    border_band,
     build_trimap,
-    clean_mask,
-    decontaminate,
-    fill_small_holes,
     fit_border_background,
     fit_border_regions,
-    foreground_alpha,
     frame_trimap,
     is_horizon,
-    refine_alpha,
     region_trimap,
-    segment_with_grabcut,
     soft_shadows,
+)
+from editstudio.engine.edges import decontaminate, refine_alpha
+from editstudio.engine.raster import WORK_MAX_SIDE, border_band, working_copy
+from editstudio.engine.segment import (
+    clean_mask,
+    fill_small_holes,
+    foreground_alpha,
+    segment_with_grabcut,
     to_lab,
-    working_copy,
 )
 
 HEIGHT, WIDTH = 240, 320

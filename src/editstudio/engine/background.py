@@ -5,10 +5,10 @@ Method
 ``remove_background`` cuts the subject out with ``segment.foreground_alpha`` (background models
 fitted to the frame's edges, e.g. a wall and the table in front of it, a confident trimap,
 GrabCut on a ≤512 px working copy, and an edge band re-estimated at full resolution): see
-``editstudio.engine.segment`` for the steps. In the soft edge band the colour is decontaminated:
-each pixel's subject colour is solved from ``pixel = alpha·subject + (1 − alpha)·background``
-with the local background colour, so a new background does not show a halo of the old one.
-Pixels with alpha 1 keep their exact values.
+``editstudio.engine.segment`` for the steps. In the soft edge band the colour is decontaminated
+(``edges.decontaminate``): each pixel's subject colour is solved from
+``pixel = alpha·subject + (1 − alpha)·background`` with the local background colour, so a new
+background does not show a halo of the old one. Pixels with alpha 1 keep their exact values.
 
 An input that already has transparency (any alpha below 255) is taken as already cut out: its
 alpha is kept as it is. A fully opaque RGBA image is segmented like RGB.
@@ -40,7 +40,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from editstudio.engine.segment import decontaminate, foreground_alpha
+from editstudio.engine.edges import decontaminate
+from editstudio.engine.segment import foreground_alpha
 from editstudio.imaging import over_background
 
 
