@@ -1,7 +1,7 @@
 """A restart with the real WaveSpeed adapter: ``JobService`` over SQLite, ``provider_for`` building
 ``WaveSpeedProvider`` from ``Settings`` that point at the loopback WaveSpeed stub.
 
-The stub shows every prediction as ``processing`` until the test releases it, so the first service
+The stub holds every prediction in ``processing`` until the test releases it, so the first service
 is stopped abruptly (rows left ``running``, as if the process died) with every job submitted and
 none finished. A second service on the same database must collect them without submitting again.
 """
@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
@@ -27,7 +26,6 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 from wavespeed_images import gradient_png
 from wavespeed_stub import API_KEY, StubState, create_app
-from wavespeed_stub import Job as StubJob
 
 from editstudio.core import EditRequest
 from editstudio.core.jobs import JobState
@@ -39,43 +37,9 @@ MODEL = "wavespeed/qwen-image-edit"
 JOBS = 4
 
 
-class HeldJob:
-    """A stub job as the API shows it: ``processing`` while the test holds, its own state after."""
-
-    def __init__(self, job: StubJob, state: HoldingState) -> None:
-        self._job = job
-        self._state = state
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._job, name)
-
-    @property
-    def status(self) -> str:
-        return "processing" if self._state.holding else self._job.status
-
-
-class HeldJobs(dict[str, Any]):
-    def __init__(self, state: HoldingState) -> None:
-        super().__init__()
-        self._state = state
-
-    def __setitem__(self, key: str, job: StubJob) -> None:
-        super().__setitem__(key, HeldJob(job, self._state))
-
-
-class HoldingState(StubState):
-    """The stub's state plus a hold: while ``holding``, every prediction the stub serves reads
-    ``processing``, so no output can be collected until the test releases it."""
-
-    def reset(self) -> None:
-        super().reset()
-        self.holding = False
-        self.jobs = HeldJobs(self)
-
-
 @pytest.fixture(scope="module")
-def stub_url_state() -> Iterator[tuple[str, HoldingState]]:
-    state = HoldingState()
+def stub_url_state() -> Iterator[tuple[str, StubState]]:
+    state = StubState()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
@@ -101,7 +65,7 @@ def edit_request(index: int) -> EditRequest:
 
 
 async def test_wavespeed_jobs_resume_after_an_abrupt_stop_submitted_once_each(
-    stub_url_state: tuple[str, HoldingState], sessions: Sessions, tmp_path: Path
+    stub_url_state: tuple[str, StubState], sessions: Sessions, tmp_path: Path
 ) -> None:
     url, stub = stub_url_state
     stub.reset()

@@ -17,7 +17,7 @@ from wavespeed_images import (
 from wavespeed_kit import StubServer, make_provider
 
 from editstudio.catalog import estimate, load_catalog
-from editstudio.catalog.schema import ImageStyle, ModelSpec, SizeStyle
+from editstudio.catalog.schema import ExpandStyle, ImageStyle, ModelSpec, SizeStyle
 from editstudio.core import EditRequest, Operation, UnsupportedParameter
 from editstudio.imaging import DEFAULT_FEATHER_PX
 from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
@@ -47,9 +47,10 @@ def request_for(model: ModelSpec) -> EditRequest:
 
 
 def cannot_express_expand(model: ModelSpec) -> bool:
-    return model.operations[0] is Operation.OUTPAINT and model.params.size in (
-        SizeStyle.NONE,
-        SizeStyle.ASPECT_RATIO_RESOLUTION,
+    return (
+        model.operations[0] is Operation.OUTPAINT
+        and model.params.expand is ExpandStyle.SIZE
+        and model.params.size in (SizeStyle.NONE, SizeStyle.ASPECT_RATIO_RESOLUTION)
     )
 
 
@@ -240,3 +241,42 @@ async def test_base64_outputs_are_decoded(stub: StubServer) -> None:
     assert stub.state.recorded("/outputs/") == []
     expected = inverted_resized(gradient(300, 200), (result.width, result.height))
     assert np.abs(decode(result.image).astype(int) - expected.astype(int)).mean() < 12
+
+
+async def test_a_canvas_model_is_told_the_canvas_and_where_the_image_sits(
+    stub: StubServer, provider: WaveSpeedProvider
+) -> None:
+    request = EditRequest(
+        operation="outpaint",
+        image=gradient_png(300, 260),
+        prompt="more beach",
+        expand_left=40,
+        expand_up=10,
+        expand_down=30,
+    )
+
+    result = await provider.edit(request, model="wavespeed/bria-expand")
+
+    body = stub.state.submits[0].body
+    assert body["canvas_size"] == [340, 300]
+    assert body["original_image_size"] == [300, 260]
+    assert body["original_image_location"] == [40, 10]  # uneven expansion keeps its placement
+    assert (result.width, result.height) == (340, 300)
+    assert "expand_placement" not in result.metadata.get("dropped", {})
+
+
+@pytest.mark.parametrize(
+    ("model_id", "sent"), [("wavespeed/qwen-image-edit", True), ("wavespeed/step1x-edit", False)]
+)
+async def test_output_format_is_sent_only_where_the_model_takes_it(
+    stub: StubServer, provider: WaveSpeedProvider, model_id: str, sent: bool
+) -> None:
+    request = EditRequest(
+        operation="general_edit", image=gradient_png(300, 260), prompt="x", output_format="webp"
+    )
+
+    result = await provider.edit(request, model=model_id)
+
+    body = stub.state.submits[0].body
+    assert ("output_format" in body) == sent and body.get("output_format", "webp") == "webp"
+    assert result.format.value == "webp" and result.image[8:12] == b"WEBP"  # re-encoded where not sent

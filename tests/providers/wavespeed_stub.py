@@ -13,6 +13,7 @@ ranges, webhook signing), so a mistake in the adapter cannot be mirrored here.
   ``POST /_sink/webhook`` records deliveries so tests can verify them.
 - Concurrency: at most ``max_concurrency`` jobs process at once; the rest wait in ``created``, as
   WaveSpeed's account-levels page says of the Bronze level ("a 3rd task waits").
+- ``holding``: while True, every job stays ``processing`` (a restart test stops a service mid-job).
 - ``faults``: per-endpoint queues of canned failures (status, Retry-After, hang, malformed JSON),
   consumed one per request; ``fail_next_jobs`` makes jobs end ``failed`` with a reason.
 """
@@ -42,7 +43,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from editstudio.catalog import load_catalog
-from editstudio.catalog.schema import ImageStyle, ModelSpec, QualityPrice, ResolutionPrice, SizeStyle
+from editstudio.catalog.schema import (
+    ExpandStyle,
+    ImageStyle,
+    ModelSpec,
+    QualityPrice,
+    ResolutionPrice,
+    SizeStyle,
+)
 
 API_KEY = "ws-test-key-0123456789abcdef-SECRET"
 WEBHOOK_SECRET = "whsec_c3R1Yi1zZWNyZXQtZm9yLXRlc3Rz"
@@ -78,6 +86,7 @@ class Job:
     input_image: Image.Image
     output_size: tuple[int, int]
     base_url: str
+    output_format: str | None = None  # the body's output_format, else the model's default
     status: str = "created"
     error: str = ""
     outputs: list[str] = field(default_factory=list)
@@ -106,6 +115,7 @@ class StubState:
             self.webhooks: list[tuple[dict[str, str], bytes]] = []
             self.webhook_arrived = threading.Event()
             self.processing_s = 0.0
+            self.holding = False  # while True, jobs stay "processing" until a test releases them
             self.max_concurrency = 2
             self.running = 0
             self.max_running = 0
@@ -216,6 +226,7 @@ def create_app(state: StubState) -> Starlette:
             image,
             output_size(body, model, image),
             base,
+            output_format=body.get("output_format"),
             base64_output=bool(body.get("enable_base64_output")),
             webhook=request.query_params.get("webhook"),
         )
@@ -245,6 +256,9 @@ def create_app(state: StubState) -> Starlette:
             job.status = "processing"
             if state.processing_s:
                 await asyncio.sleep(state.processing_s)
+            # Set from the test's thread; an asyncio.Event would belong to one loop.
+            while state.holding:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
             if reason is not None:
                 job.status, job.error = "failed", reason
             else:
@@ -345,6 +359,10 @@ def create_app(state: StubState) -> Starlette:
             if not s.min <= body["num_inference_steps"] <= s.max:
                 raise StubError(400, f"num_inference_steps must be between {s.min} and {s.max}")
         check_size_fields(body, model)
+        check_canvas_fields(body, model, images[0].size)
+        formats = {f.value for f in model.output_formats}
+        if "output_format" in body and body["output_format"] not in formats:
+            raise StubError(400, f"output_format {body['output_format']!r} is not supported")
         if model.params.mask_field and model.params.mask_field in body:
             mask = load_input(body[model.params.mask_field], model, st)
             if mask.size != images[0].size:
@@ -377,7 +395,10 @@ def allowed_fields(model: ModelSpec) -> set[str]:
         SizeStyle.ASPECT_RATIO_RESOLUTION: {"aspect_ratio", "resolution"},
         SizeStyle.NONE: set(),
     }[params.size]
+    if params.expand is ExpandStyle.CANVAS:
+        allowed |= {"canvas_size", "original_image_size", "original_image_location"}
     optional = {
+        "output_format": bool(model.output_formats),
         "seed": params.seed,
         "negative_prompt": params.negative_prompt,
         "guidance_scale": params.guidance is not None,
@@ -458,6 +479,25 @@ def check_size_fields(body: dict[str, Any], model: ModelSpec) -> None:
             raise StubError(400, f"resolution {body.get('resolution')!r} is not one of {sorted(names)}")
 
 
+def check_canvas_fields(body: dict[str, Any], model: ModelSpec, image_size: tuple[int, int]) -> None:
+    """Bria's expansion: all three fields or none; the image as sent must lie inside the canvas."""
+    names = ("canvas_size", "original_image_size", "original_image_location")
+    given = [name for name in names if name in body]
+    if not given:
+        return
+    if len(given) != len(names):
+        raise StubError(400, "canvas_size needs original_image_size and original_image_location")
+    pairs = [body[name] for name in names]
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) for v in p) for p in pairs):
+        raise StubError(400, "canvas fields must be [int, int]")
+    (cw, ch), (iw, ih), (x, y) = pairs
+    if (iw, ih) != image_size:
+        raise StubError(400, f"original_image_size {iw}x{ih} is not the image sent, {image_size}")
+    if x < 0 or y < 0 or x + iw > cw or y + ih > ch:
+        raise StubError(400, "the original image must lie inside the canvas")
+    check_dims(cw, ch, model)
+
+
 def check_dims(width: int, height: int, model: ModelSpec) -> None:
     limits = model.limits
     if min(width, height) < limits.min_side or (limits.max_side and max(width, height) > limits.max_side):
@@ -472,6 +512,9 @@ def output_size(body: dict[str, Any], model: ModelSpec, image: Image.Image) -> t
         return width, height
     if "width" in body and "height" in body:
         return int(body["width"]), int(body["height"])
+    if "canvas_size" in body:
+        width, height = body["canvas_size"]
+        return int(width), int(height)
     return image.size
 
 
@@ -479,11 +522,12 @@ def finish_job(job: Job) -> None:
     """The edit: the input inverted (alpha kept), stretched to the output size."""
     source = job.input_image.convert("RGB").resize(job.output_size, Image.Resampling.BILINEAR)
     edited = ImageOps.invert(source)
-    fmt = "JPEG" if job.model.output_format.value == "jpeg" else "PNG"
+    wanted = job.output_format or job.model.output_format.value
+    fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(wanted, "PNG")
     buffer = io.BytesIO()
-    edited.save(buffer, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    edited.save(buffer, fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
     job.output_bytes = buffer.getvalue()
-    job.output_ext = "jpeg" if fmt == "JPEG" else "png"
+    job.output_ext = fmt.lower()
     job.outputs = (
         [base64.b64encode(job.output_bytes).decode()]
         if job.base64_output
