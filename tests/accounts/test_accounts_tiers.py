@@ -10,13 +10,13 @@ import pytest
 
 from editstudio.accounts import (
     DEFAULT_TIERS,
-    TIERS_FILE_ENV,
     load_tiers,
     micros_to_usd,
     tier_for,
     usd_to_micros,
 )
 from editstudio.core.errors import ConfigurationError, InvalidRequest
+from editstudio.settings import Settings
 
 
 def test_defaults_cap_free_and_leave_enterprise_unlimited() -> None:
@@ -44,16 +44,16 @@ def test_toml_overrides_merge_field_by_field_and_add_tiers(tmp_path: Path) -> No
 def test_json_file_named_by_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "tiers.json"
     path.write_text(json.dumps({"tiers": {"free": {"monthly_edits": 5, "monthly_usd": None}}}))
-    monkeypatch.setenv(TIERS_FILE_ENV, str(path))
+    monkeypatch.setenv("EDITSTUDIO_TIERS_FILE", str(path))
 
-    free = load_tiers()["free"]
+    free = load_tiers(Settings().tiers_file)["free"]
 
     assert (free.monthly_edits, free.monthly_usd) == (5, None)
 
 
 def test_no_file_means_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(TIERS_FILE_ENV, raising=False)
-    assert load_tiers() is DEFAULT_TIERS
+    monkeypatch.delenv("EDITSTUDIO_TIERS_FILE", raising=False)
+    assert load_tiers(Settings().tiers_file) is DEFAULT_TIERS
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ database.
 
 from editstudio.accounts.budget import Reservation, Settlement, capture, period_of, release, reserve
 from editstudio.accounts.money import micros_to_usd, usd_to_micros
-from editstudio.accounts.tiers import DEFAULT_TIERS, TIERS_FILE_ENV, Tier, Tiers, load_tiers, tier_for
+from editstudio.accounts.tiers import DEFAULT_TIERS, Tier, Tiers, load_tiers, tier_for
 from editstudio.accounts.tokens import (
     IssuedToken,
     TokenInfo,
@@ -32,7 +32,6 @@ from editstudio.accounts.users import (
 __all__ = [
     "DEFAULT_TIERS",
     "LOCAL_USER_ID",
-    "TIERS_FILE_ENV",
     "IssuedToken",
     "ModelUsage",
     "Reservation",

@@ -17,7 +17,6 @@ A tier named in the file replaces only the fields it gives; new names add tiers.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -28,7 +27,6 @@ from typing import Any
 
 from editstudio.core.errors import ConfigurationError
 
-TIERS_FILE_ENV = "EDITSTUDIO_TIERS_FILE"
 UNLIMITED = "unlimited"
 
 
@@ -58,10 +56,7 @@ def tier_for(tiers: Tiers, name: str) -> Tier:
 
 
 def load_tiers(path: Path | None = None) -> Tiers:
-    """The default tiers with the overrides in ``path`` (or ``$EDITSTUDIO_TIERS_FILE``) applied."""
-    if path is None:
-        env = os.environ.get(TIERS_FILE_ENV)
-        path = Path(env) if env else None
+    """The default tiers with the overrides in ``path`` applied (``Settings.tiers_file``)."""
     if path is None:
         return DEFAULT_TIERS
     return apply_overrides(DEFAULT_TIERS, _read_tiers_file(path))

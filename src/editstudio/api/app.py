@@ -61,7 +61,7 @@ def create_app(
                 sessions=sessions,
                 blobs=blobs,
                 jobs=service,
-                tiers=load_tiers(),
+                tiers=load_tiers(settings.tiers_file),
                 metrics=metrics,
                 local_bind=is_loopback(host),
             )

@@ -97,7 +97,9 @@ def users_create(
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[UserInfo, IssuedToken | None]:
         async with sessions() as session:
-            user = await create_user(session=session, name=name, tier=tier, tiers=load_tiers())
+            user = await create_user(
+                session=session, name=name, tier=tier, tiers=load_tiers(get_settings().tiers_file)
+            )
             issued = None if no_token else await create_token(session=session, user_id=user.id)
         return user, issued
 
@@ -195,7 +197,7 @@ def usage_command(
         else:
             async with sessions() as session:
                 users = await list_users(session=session)
-        tiers = load_tiers()
+        tiers = load_tiers(get_settings().tiers_file)
         rows = []
         for found in users:
             async with sessions() as session:
