@@ -45,8 +45,9 @@ async def test_light_user_is_served_before_heavy_backlog_drains(
 
     light_positions = [i for i, model in enumerate(stub.calls) if model == "stub/light"]
     assert len(stub.calls) == 22
-    # Alternating turns put the light user's jobs among the first calls, not after 20 heavy ones.
-    assert max(light_positions) <= 4
+    # First come, first served would put them at 20 and 21. Alternating turns put them near the
+    # front; how near depends on settlement timing under load (4 when idle), hence the margin.
+    assert max(light_positions) <= 8
     assert stub.peak["stub/heavy"] == 1  # three workers, yet never two of one user's jobs at once
     assert stub.peak["stub/light"] == 1
 
