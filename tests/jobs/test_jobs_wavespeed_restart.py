@@ -9,23 +9,16 @@ none finished. A second service on the same database must collect them without s
 from __future__ import annotations
 
 import asyncio
-import socket
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from jobs_kit import MemoryBlobs, Sessions, captures_per_job, fast_config, ledger_sums, new_user
 from pydantic import SecretStr
 from sqlalchemy import func, select
-
-# The WaveSpeed stub and its images live with the provider tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "providers"))
 from wavespeed_images import gradient_png
-from wavespeed_stub import API_KEY, StubState, create_app
+from wavespeed_kit import running_stub
+from wavespeed_stub import API_KEY, StubState
 
 from editstudio.core import EditRequest
 from editstudio.core.jobs import JobState
@@ -39,18 +32,8 @@ JOBS = 4
 
 @pytest.fixture(scope="module")
 def stub_url_state() -> Iterator[tuple[str, StubState]]:
-    state = StubState()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", state
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    with running_stub() as server:
+        yield server.url, server.state
 
 
 async def polling(service: JobService, user: str, job_id: str) -> None:

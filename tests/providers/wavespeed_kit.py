@@ -3,10 +3,16 @@ modules import them from here; ``conftest.py`` holds only the fixtures."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import uvicorn
 from pydantic import SecretStr
-from wavespeed_stub import API_KEY, StubState
+from wavespeed_stub import API_KEY, StubState, create_app
 
 from editstudio.providers.http import PollPolicy, ProviderHttp, RetryPolicy, Timeouts
 from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
@@ -20,6 +26,29 @@ FAST_POLL = PollPolicy(interval_s=0.01, max_interval_s=0.05)
 class StubServer:
     url: str
     state: StubState
+
+
+@contextmanager
+def running_stub() -> Iterator[StubServer]:
+    """The WaveSpeed stub served by uvicorn on a free loopback port, in a background thread."""
+    state = StubState()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield StubServer(f"http://127.0.0.1:{port}", state)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 def make_provider(
