@@ -12,6 +12,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
+from engine_kit import finish, floor_shade, mug_on_table, product_on_floor, shading
 from PIL import Image
 
 from editstudio.engine.background import has_transparency, remove_background, replace_background
@@ -27,16 +28,6 @@ INSIDE_TOLERANCE = 1
 Scene = tuple[np.ndarray, np.ndarray]
 
 
-def _shading(width: int, base: tuple[int, int, int]) -> np.ndarray:
-    """Colour lit from the front: brighter in the middle column, darker at the sides."""
-    xs = np.linspace(-1.0, 1.0, width)[None, :, None]
-    return np.asarray(base, np.float32)[None, None, :] * (0.75 + 0.25 * np.cos(xs * 1.2))
-
-
-def _finish(image: np.ndarray) -> np.ndarray:
-    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
-
-
 def bottle_on_white(seed: int = 1) -> Scene:
     """(a) A shaded bottle (ellipse body + rectangular neck) with a specular highlight, on near-white."""
     rng = np.random.default_rng(seed)
@@ -46,12 +37,12 @@ def bottle_on_white(seed: int = 1) -> Scene:
     cv2.ellipse(mask, (centre, int(HEIGHT * 0.62)), (int(WIDTH * 0.16), int(HEIGHT * 0.25)), 0, 0, 360, 1, -1)
     cv2.rectangle(mask, (centre - 32, int(HEIGHT * 0.18)), (centre + 32, int(HEIGHT * 0.5)), 1, -1)
     subject = mask.astype(bool)
-    body = _shading(WIDTH, (40, 110, 60)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
+    body = shading(WIDTH, (40, 110, 60)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
     image[subject] = np.broadcast_to(body, image.shape)[subject]
     highlight = np.zeros((HEIGHT, WIDTH), np.uint8)
     cv2.ellipse(highlight, (centre - 45, int(HEIGHT * 0.55)), (8, 28), 0, 0, 360, 1, -1)
     image[highlight.astype(bool)] = 250.0  # as bright as the background: must not become a hole
-    return _finish(image), subject
+    return finish(image), subject
 
 
 def multicolour_on_gradient(seed: int = 2) -> Scene:
@@ -68,7 +59,7 @@ def multicolour_on_gradient(seed: int = 2) -> Scene:
     palette = np.array([[220, 40, 30], [250, 200, 30], [30, 160, 60], [120, 40, 120]], np.float64)
     bands = np.broadcast_to(np.arange(WIDTH)[None, :] * len(palette) // WIDTH, (HEIGHT, WIDTH))
     image[subject] = palette[bands][subject] + rng.normal(0, 2.0, (int(subject.sum()), 1))
-    return _finish(image), subject
+    return finish(image), subject
 
 
 def mug_on_texture(seed: int = 3) -> Scene:
@@ -82,9 +73,9 @@ def mug_on_texture(seed: int = 3) -> Scene:
     cv2.ellipse(mask, (WIDTH // 2, HEIGHT // 2), (int(WIDTH * 0.2), int(HEIGHT * 0.3)), 15, 0, 360, 1, -1)
     cv2.rectangle(mask, (WIDTH // 2 + 64, HEIGHT // 2 - 30), (WIDTH // 2 + 180, HEIGHT // 2 + 30), 1, -1)
     subject = mask.astype(bool)
-    body = _shading(WIDTH, (150, 60, 40)) + rng.normal(0, 3.0, (HEIGHT, WIDTH, 1))
+    body = shading(WIDTH, (150, 60, 40)) + rng.normal(0, 3.0, (HEIGHT, WIDTH, 1))
     image[subject] = np.broadcast_to(body, image.shape)[subject]
-    return _finish(image), subject
+    return finish(image), subject
 
 
 def product_on_bottom_edge(seed: int = 4) -> Scene:
@@ -95,9 +86,9 @@ def product_on_bottom_edge(seed: int = 4) -> Scene:
     cv2.rectangle(mask, (int(WIDTH * 0.35), int(HEIGHT * 0.35)), (int(WIDTH * 0.65), HEIGHT - 1), 1, -1)
     cv2.circle(mask, (WIDTH // 2, int(HEIGHT * 0.35)), int(WIDTH * 0.15), 1, -1)
     subject = mask.astype(bool)
-    body = _shading(WIDTH, (200, 120, 40)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
+    body = shading(WIDTH, (200, 120, 40)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
     image[subject] = np.broadcast_to(body, image.shape)[subject]
-    return _finish(image), subject
+    return finish(image), subject
 
 
 def vase_in_busy_scene(seed: int = 5) -> Scene:
@@ -109,9 +100,9 @@ def vase_in_busy_scene(seed: int = 5) -> Scene:
     cv2.ellipse(mask, (WIDTH // 2, int(HEIGHT * 0.6)), (110, 130), 0, 0, 360, 1, -1)
     cv2.rectangle(mask, (WIDTH // 2 - 40, int(HEIGHT * 0.2)), (WIDTH // 2 + 40, int(HEIGHT * 0.5)), 1, -1)
     subject = mask.astype(bool)
-    body = _shading(WIDTH, (210, 25, 35)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
+    body = shading(WIDTH, (210, 25, 35)) + rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
     image[subject] = np.broadcast_to(body, image.shape)[subject]
-    return _finish(image), subject
+    return finish(image), subject
 
 
 SCENES: dict[str, Callable[[], Scene]] = {
@@ -219,7 +210,7 @@ def test_replace_removes_the_old_background_from_soft_edges() -> None:
     big = np.zeros((HEIGHT * scale, WIDTH * scale), np.float32)
     cv2.circle(big, (WIDTH * scale // 2, HEIGHT * scale // 2), 150 * scale, 1.0, -1)
     coverage = cv2.resize(big, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)[..., None]
-    image = _finish(coverage * np.array([200.0, 30.0, 30.0]) + (1 - coverage) * 245.0)
+    image = finish(coverage * np.array([200.0, 30.0, 30.0]) + (1 - coverage) * 245.0)
     result = np.asarray(replace_background(Image.fromarray(image), background=(0, 0, 0)))
     edge = (coverage[..., 0] > 0) & (coverage[..., 0] < 1)
     assert edge.sum() > 500
@@ -234,7 +225,7 @@ def test_soft_edge_alpha_follows_coverage() -> None:
     )
     coverage = cv2.resize(big, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
     noise = np.random.default_rng(5).normal(0, 1.5, (HEIGHT, WIDTH, 1))
-    image = _finish(
+    image = finish(
         coverage[..., None] * np.array([40.0, 60.0, 160.0]) + (1 - coverage[..., None]) * 240.0 + noise
     )
     alpha = alpha_of(remove_background(Image.fromarray(image)))
@@ -250,7 +241,7 @@ def test_soft_cast_shadow_goes_with_the_background() -> None:
     cv2.ellipse(shade, (WIDTH // 2 + 40, int(HEIGHT * 0.86)), (150, 16), 0, 0, 360, 1.0, -1)
     shade = cv2.GaussianBlur(shade, (0, 0), 10)
     shadowed = image.astype(np.float64) * (1.0 - 0.3 * shade[..., None])
-    image = np.where(truth[..., None], image, _finish(shadowed))
+    image = np.where(truth[..., None], image, finish(shadowed))
     alpha = alpha_of(remove_background(Image.fromarray(image)))
     in_shadow = (shade > 0.5) & far_outside(truth)
     assert in_shadow.sum() > 1000
@@ -270,7 +261,7 @@ def test_thin_parts_survive_the_working_copy() -> None:
         cv2.circle(mask, (x, 150 + 20 * i), 25, 1, -1)
     truth = mask.astype(bool)
     image[truth] = (50.0, 130.0, 50.0)
-    alpha = alpha_of(remove_background(Image.fromarray(_finish(image))))
+    alpha = alpha_of(remove_background(Image.fromarray(finish(image))))
     assert iou(alpha, truth) > MIN_IOU
     # Gaps between the stems, each enclosed by stems and flower heads, stay transparent.
     gaps = far_outside(truth) & (np.arange(height)[:, None] > 250) & (np.arange(height)[:, None] < 500)
@@ -334,83 +325,6 @@ def test_tiny_and_sliver_images_come_back_whole(size: tuple[int, int]) -> None:
 MIN_TWO_REGION_IOU = 0.95
 
 
-def _coverage(draw: Callable[[np.ndarray, int], None], scale: int = 4) -> np.ndarray:
-    """Area coverage of a shape: drawn by ``draw(canvas, scale)`` at ``scale``× and averaged down."""
-    big = np.zeros((HEIGHT * scale, WIDTH * scale), np.float32)
-    draw(big, scale)
-    coverage: np.ndarray = cv2.resize(big, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-    return coverage
-
-
-def _below_horizon(left: float, right: float) -> np.ndarray:
-    """Coverage of the part of the frame below a line from ``left`` to ``right`` (fractions of height)."""
-
-    def draw(canvas: np.ndarray, scale: int) -> None:
-        h, w = canvas.shape
-        corners = np.array([[0, left * h], [w, right * h], [w, h], [0, h]], np.int32)
-        cv2.fillPoly(canvas, [corners], 1.0)
-
-    return _coverage(draw)
-
-
-def _draw_mug(canvas: np.ndarray, scale: int) -> None:
-    """A mug whose base stands at 82 % height, across a horizon at 70 %, handle on the right."""
-    h, w = canvas.shape
-    left, right, top, base = int(0.42 * w), int(0.58 * w), int(0.40 * h), int(0.82 * h)
-    cv2.rectangle(canvas, (left, top), (right, base), 1.0, -1)
-    cv2.ellipse(canvas, ((left + right) // 2, base), ((right - left) // 2, int(0.03 * h)), 0, 0, 360, 1.0, -1)
-    handle = (right + int(0.035 * w), (top + base) // 2)
-    cv2.ellipse(canvas, handle, (int(0.06 * w), int(0.09 * h)), 0, 0, 360, 1.0, int(0.03 * w))
-
-
-def mug_on_table(tilt: float = 0.0, seed: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A blue mug on a brown table (full bottom border) in front of a light wall; horizon at 70 %.
-
-    Returns the image, the mug's mask and the table's coverage. ``tilt`` raises the horizon's
-    left end and lowers its right end by half of it each (fractions of the height).
-    """
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
-    wall = np.dstack([228 - 20 * y / HEIGHT, 222 - 18 * y / HEIGHT, 210 + 8 * x / WIDTH])
-    table = np.dstack([150 + 20 * x / WIDTH - 10 * y / HEIGHT, 100 + 8 * y / HEIGHT, 66 + 0 * x])
-    table_cover = _below_horizon(0.70 - tilt / 2, 0.70 + tilt / 2)[..., None]
-    image = wall * (1 - table_cover) + table * table_cover
-    mug = _coverage(_draw_mug)[..., None]
-    image = image * (1 - mug) + _shading(WIDTH, (40, 90, 170)) * mug
-    image += rng.normal(0, 2.5, (HEIGHT, WIDTH, 1))
-    return _finish(image), mug[..., 0] >= 0.5, table_cover[..., 0]
-
-
-def product_on_floor(seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A red product on a warm grey floor, a soft radial-gradient wall behind, a soft cast shadow."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
-    radius = np.hypot(x / WIDTH - 0.5, y / HEIGHT - 0.3)
-    wall = np.dstack([200 - 50 * radius, 205 - 50 * radius, 215 - 45 * radius])
-    floor = np.dstack([175 + 10 * y / HEIGHT, 165 + 10 * y / HEIGHT, 150 + 8 * y / HEIGHT])
-    floor_cover = _below_horizon(0.62, 0.62)[..., None]
-    image = wall * (1 - floor_cover) + floor * floor_cover
-    image *= 1 - 0.35 * (floor_shade() * floor_cover[..., 0])[..., None]
-
-    def draw(canvas: np.ndarray, scale: int) -> None:
-        h, w = canvas.shape
-        cv2.rectangle(canvas, (int(0.40 * w), int(0.30 * h)), (int(0.60 * w), int(0.84 * h)), 1.0, -1)
-        cv2.circle(canvas, (w // 2, int(0.30 * h)), int(0.10 * w), 1.0, -1)
-
-    product = _coverage(draw)[..., None]
-    image = image * (1 - product) + _shading(WIDTH, (200, 60, 50)) * product
-    image += rng.normal(0, 2.0, (HEIGHT, WIDTH, 1))
-    return _finish(image), product[..., 0] >= 0.5, floor_cover[..., 0]
-
-
-def floor_shade() -> np.ndarray:
-    """The soft shadow ``product_on_floor`` casts to the right of its base: 0..1, edge blurred 8 px."""
-    shade = np.zeros((HEIGHT, WIDTH), np.float32)
-    cv2.ellipse(shade, (int(0.55 * WIDTH), int(0.84 * HEIGHT)), (int(0.16 * WIDTH), 12), 0, 0, 360, 1.0, -1)
-    blurred: np.ndarray = cv2.GaussianBlur(shade, (0, 0), 8)
-    return blurred
-
-
 TWO_REGION_SCENES: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {
     "mug_on_table": mug_on_table,
     "mug_on_tilted_table": lambda: mug_on_table(tilt=0.08),
@@ -451,7 +365,7 @@ def test_blurred_horizon_goes_with_the_background() -> None:
     truth = subject.astype(bool)
     image[truth] = (40, 90, 170)
     alpha = alpha_of(
-        remove_background(Image.fromarray(_finish(image + rng.normal(0, 2.5, (HEIGHT, WIDTH, 1)))))
+        remove_background(Image.fromarray(finish(image + rng.normal(0, 2.5, (HEIGHT, WIDTH, 1)))))
     )
     assert iou(alpha, truth) > MIN_TWO_REGION_IOU
     assert (alpha[far_outside(truth)] == 0).all()
@@ -467,14 +381,12 @@ def test_subject_cut_off_along_a_whole_edge_is_not_a_table() -> None:
     cv2.ellipse(shirt, (WIDTH // 2, HEIGHT + 60), (int(WIDTH * 0.55), 200), 0, 0, 360, 1, -1)
     cv2.rectangle(shirt, (WIDTH // 2 - 40, HEIGHT // 2), (WIDTH // 2 + 40, HEIGHT), 1, -1)
     cv2.ellipse(head, (WIDTH // 2, int(HEIGHT * 0.42)), (80, 100), 0, 0, 360, 1, -1)
-    image[shirt.astype(bool)] = np.broadcast_to(_shading(WIDTH, (60, 70, 120)), image.shape)[
+    image[shirt.astype(bool)] = np.broadcast_to(shading(WIDTH, (60, 70, 120)), image.shape)[
         shirt.astype(bool)
     ]
     image[head.astype(bool)] = (210, 160, 130)
     truth = (shirt | head).astype(bool)
-    alpha = alpha_of(
-        remove_background(Image.fromarray(_finish(image + rng.normal(0, 2, (HEIGHT, WIDTH, 1)))))
-    )
+    alpha = alpha_of(remove_background(Image.fromarray(finish(image + rng.normal(0, 2, (HEIGHT, WIDTH, 1))))))
     assert iou(alpha, truth) > MIN_IOU
 
 
