@@ -44,7 +44,7 @@ from wavespeed_stub import API_KEY  # noqa: E402
 
 from editstudio.core import EditRequest  # noqa: E402
 from editstudio.providers.http import PollPolicy, ProviderHttp  # noqa: E402
-from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider  # noqa: E402
+from editstudio.providers.wavespeed_provider import WaveSpeedOptions, WaveSpeedProvider  # noqa: E402
 
 MODEL_ID = "wavespeed/qwen-image-edit"
 ROUTE = "wavespeed-ai/qwen-image/edit"

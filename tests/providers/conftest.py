@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from wavespeed_kit import StubServer, make_provider, running_stub
 
-from editstudio.providers.wavespeed import WaveSpeedProvider
+from editstudio.providers.wavespeed_provider import WaveSpeedProvider
 
 
 @pytest.fixture(scope="session")

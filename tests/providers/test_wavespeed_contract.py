@@ -20,7 +20,7 @@ from editstudio.catalog import estimate, load_catalog
 from editstudio.catalog.schema import ExpandStyle, ImageStyle, ModelSpec, SizeStyle
 from editstudio.core import EditRequest, Operation, UnsupportedParameter
 from editstudio.imaging import DEFAULT_FEATHER_PX
-from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
+from editstudio.providers.wavespeed_provider import WaveSpeedOptions, WaveSpeedProvider
 
 WAVESPEED_MODELS = [m for m in load_catalog() if m.provider.value == "wavespeed"]
 PROMPTED = {

@@ -22,7 +22,7 @@ from editstudio.core import (
     ProviderUnavailable,
 )
 from editstudio.providers.http import RetryPolicy, Timeouts
-from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
+from editstudio.providers.wavespeed_provider import WaveSpeedOptions, WaveSpeedProvider
 
 MODEL = "wavespeed/qwen-image-edit"
 # A guard so a regression hangs no test forever; it asserts nothing about speed.

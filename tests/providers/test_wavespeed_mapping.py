@@ -43,7 +43,6 @@ from editstudio.providers.wavespeed import (
     SubmitInputs,
     SubmitOptions,
     WaveSpeedCredentials,
-    WaveSpeedProvider,
     build_submit,
     classify_error,
     nearest_aspect_ratio,
@@ -51,6 +50,7 @@ from editstudio.providers.wavespeed import (
     parse_submit,
     pick_resolution,
 )
+from editstudio.providers.wavespeed_provider import WaveSpeedProvider
 from editstudio.settings import Settings
 
 CREDS = WaveSpeedCredentials(SecretStr("k-123-SECRET"), "https://ws.example")

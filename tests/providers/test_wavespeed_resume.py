@@ -16,7 +16,7 @@ from editstudio.core import EditRequest
 from editstudio.core.errors import ProviderJobFailed, ProviderOutputInvalid
 from editstudio.core.remote import RemoteHandle, ResumableProvider
 from editstudio.imaging import DEFAULT_FEATHER_PX
-from editstudio.providers.wavespeed import WaveSpeedOptions
+from editstudio.providers.wavespeed_provider import WaveSpeedOptions
 
 MODEL = "wavespeed/qwen-image-edit"  # no mask field: a mask is composited after collect
 WIDTH, HEIGHT = 300, 260  # above the model's 256 px minimum, so nothing is resized

@@ -12,7 +12,8 @@ from wavespeed_stub import WEBHOOK_SECRET
 
 from editstudio.core import AuthError, EditRequest
 from editstudio.providers.http import Done
-from editstudio.providers.wavespeed import WaveSpeedOptions, parse_webhook
+from editstudio.providers.wavespeed import parse_webhook
+from editstudio.providers.wavespeed_provider import WaveSpeedOptions
 from editstudio.providers.webhooks import MAX_AGE_S, verify_webhook
 
 

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from wavespeed_stub import API_KEY, StubState, create_app
 
 from editstudio.providers.http import PollPolicy, ProviderHttp, RetryPolicy, Timeouts
-from editstudio.providers.wavespeed import WaveSpeedOptions, WaveSpeedProvider
+from editstudio.providers.wavespeed_provider import WaveSpeedOptions, WaveSpeedProvider
 
 # Small but non-zero: tests exercise the same backoff code paths as production, quickly.
 FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, jitter=0.0)

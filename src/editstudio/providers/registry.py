@@ -69,7 +69,7 @@ def _local(spec: ModelSpec, settings: Settings) -> EditProvider:
 
 
 def _wavespeed(spec: ModelSpec, settings: Settings) -> EditProvider:
-    from editstudio.providers.wavespeed import WaveSpeedProvider
+    from editstudio.providers.wavespeed_provider import WaveSpeedProvider
 
     check_configured(spec, settings)
     key = settings.wavespeed_api_key
