@@ -54,11 +54,14 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _demo_requests(photo: bytes, mask: bytes) -> list[tuple[str, dict[str, Any]]]:
+def _demo_requests(photo: bytes, mask: bytes, erased: bytes) -> list[tuple[str, dict[str, Any]]]:
+    # The background operations start from the erased photo, as a user tidying a product shot would.
     return [
-        ("erase-sticker", {"operation": Operation.ERASE, "mask": mask}),
-        ("remove-background", {"operation": Operation.REMOVE_BACKGROUND}),
-        ("replace-background", {"operation": Operation.REPLACE_BACKGROUND, "background_color": "#2e8b57"}),
+        ("remove-background", {"operation": Operation.REMOVE_BACKGROUND, "image": erased}),
+        (
+            "replace-background",
+            {"operation": Operation.REPLACE_BACKGROUND, "image": erased, "background_color": "#2e8b57"},
+        ),
         ("recolor-sticker", {"operation": Operation.SEARCH_RECOLOR, "mask": mask, "prompt": "teal"}),
         ("outpaint", {"operation": Operation.OUTPAINT, "expand_left": 128, "expand_right": 128}),
         ("upscale-2x", {"operation": Operation.UPSCALE, "scale": 2}),
@@ -82,14 +85,21 @@ def demo(
     (out / "input.png").write_bytes(photo)
     (out / "mask.png").write_bytes(mask)
     table = Table(title=f"EditStudio demo: local engine, results in {out}/")
-    for column in ("operation", "file", "size", "method", "seconds"):
-        table.add_column(column)
-    for name, fields in _demo_requests(photo, mask):
-        started = time.perf_counter()
-        result = run_edit_sync(EditRequest(image=photo, **fields))
-        target = out / f"{name}.{result.format.value}"
-        target.write_bytes(result.image)
-        method = str(result.metadata.get("method", ""))
-        size = f"{result.width}×{result.height}"
-        table.add_row(name, target.name, size, method, f"{time.perf_counter() - started:.2f}")
+    for column in ("file", "size", "method", "seconds"):
+        table.add_column(column, no_wrap=True)
+    erased = _run(out, table, "erase-sticker", {"operation": Operation.ERASE, "image": photo, "mask": mask})
+    for name, fields in _demo_requests(photo, mask, erased):
+        _run(out, table, name, {"image": photo, **fields})
     console.print(table)
+
+
+def _run(out: Path, table: Table, name: str, fields: dict[str, Any]) -> bytes:
+    """Run one demo edit, write its result, add its row; return the result's bytes."""
+    started = time.perf_counter()
+    result = run_edit_sync(EditRequest(**fields))
+    target = out / f"{name}.{result.format.value}"
+    target.write_bytes(result.image)
+    method = str(result.metadata.get("method", ""))
+    size = f"{result.width}×{result.height}"
+    table.add_row(target.name, size, method, f"{time.perf_counter() - started:.2f}")
+    return result.image
