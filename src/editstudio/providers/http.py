@@ -3,8 +3,8 @@
 Adapters (``providers/<slug>.py``) are pure: they turn requests into ``HttpCall`` values and
 ``HttpReply`` values into outcomes or errors. This module owns everything with I/O or time in it:
 the async httpx client and its timeouts, retries with backoff that honours ``Retry-After``, the poll
-loop with its overall deadline, output download with a byte cap, and the mapping of httpx's
-exceptions onto the error tree.
+loop with its overall deadline (whose waits a verified webhook cuts short, ``providers/wakeups.py``),
+output download with a byte cap, and the mapping of httpx's exceptions onto the error tree.
 
 Retry rules (``RetryPolicy``): 429, 5xx, connection failures and timeouts are retried with
 exponential backoff. A call that is not idempotent (a submit that starts a paid job) is retried only
@@ -37,6 +37,7 @@ from editstudio.core.errors import (
     ProviderUnavailable,
 )
 from editstudio.imaging import decode_base64
+from editstudio.providers.wakeups import PROCESS_WAKEUPS, Alarm, Wakeups
 
 logger = logging.getLogger("editstudio.providers")
 
@@ -219,7 +220,8 @@ class ProviderHttp:
 
     Outside ``async with`` every ``session()`` opens and closes its own httpx client, so a provider
     that nobody closes leaks nothing; inside it, one pooled client serves all concurrent edits.
-    ``transport_factory`` replaces the network (``httpx.MockTransport`` in unit tests).
+    ``transport_factory`` replaces the network (``httpx.MockTransport`` in unit tests); ``wakeups``
+    is where webhooks wake poll loops (the process's registry unless another is given).
     """
 
     def __init__(
@@ -231,6 +233,7 @@ class ProviderHttp:
         poll: PollPolicy | None = None,
         transport_factory: TransportFactory | None = None,
         rng: Callable[[], float] = random.random,
+        wakeups: Wakeups | None = None,
     ) -> None:
         self.provider = provider
         self.timeouts = timeouts or Timeouts()
@@ -238,6 +241,7 @@ class ProviderHttp:
         self.poll_policy = poll or PollPolicy()
         self._transport_factory = transport_factory
         self._rng = rng
+        self.wakeups = PROCESS_WAKEUPS if wakeups is None else wakeups
         self._shared: httpx.AsyncClient | None = None
 
     def _new_client(self) -> httpx.AsyncClient:
@@ -369,11 +373,31 @@ class ProviderHttp:
         classify: Classify,
         deadline: Deadline,
         on_pending: Callable[[Pending, int], None] | None = None,
+        remote_id: str | None = None,
     ) -> Done | Failed:
-        """Poll until the job is done or failed; ``ProviderTimeout`` when the deadline comes first."""
+        """Poll until the job is done or failed; ``ProviderTimeout`` when the deadline comes first.
+
+        With ``remote_id``, ``wakeups.wake(provider, remote_id)`` ends the wait before the next poll
+        early. The watch starts before the first poll, so a wake-up that lands during any poll still
+        brings the next one forward.
+        """
+        with self.wakeups.watch(self.provider, remote_id) as alarm:
+            return await self._poll_until_done(client, build, parse, classify, deadline, on_pending, alarm)
+
+    async def _poll_until_done(
+        self,
+        client: httpx.AsyncClient,
+        build: Callable[[], HttpCall],
+        parse: Callable[[HttpReply], Outcome],
+        classify: Classify,
+        deadline: Deadline,
+        on_pending: Callable[[Pending, int], None] | None,
+        alarm: Alarm,
+    ) -> Done | Failed:
         interval = self.poll_policy.interval_s
         polls = 0
         while True:
+            alarm.clear()
             reply = await self.send(client, build(), classify=classify, deadline=deadline, what="poll")
             polls += 1
             outcome = parse(reply)
@@ -390,7 +414,8 @@ class ProviderHttp:
                     deadline_s=deadline.seconds,
                     polls=polls,
                 )
-            await asyncio.sleep(interval)
+            if await alarm.wait(interval):
+                logger.debug("%s job %s: woken by a webhook", self.provider, outcome.remote_id)
             interval = min(interval * self.poll_policy.factor, self.poll_policy.max_interval_s)
 
     async def download(

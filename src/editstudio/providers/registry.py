@@ -69,13 +69,21 @@ def _local(spec: ModelSpec, settings: Settings) -> EditProvider:
 
 
 def _wavespeed(spec: ModelSpec, settings: Settings) -> EditProvider:
-    from editstudio.providers.wavespeed_provider import WaveSpeedProvider
+    from editstudio.providers.http import PollPolicy, ProviderHttp
+    from editstudio.providers.wavespeed_provider import WaveSpeedOptions, WaveSpeedProvider
 
     check_configured(spec, settings)
     key = settings.wavespeed_api_key
     assert key is not None  # check_configured refused a missing key
+    interval = settings.wavespeed_poll_interval_s
+    poll = PollPolicy(interval_s=interval, max_interval_s=max(interval, PollPolicy().max_interval_s))
     return WaveSpeedProvider(
-        api_key=key, base_url=settings.wavespeed_base_url, model=spec.id, limits=settings.image_limits
+        api_key=key,
+        base_url=settings.wavespeed_base_url,
+        model=spec.id,
+        limits=settings.image_limits,
+        http=ProviderHttp(spec.provider.value, poll=poll),
+        options=WaveSpeedOptions(webhook_url=settings.wavespeed_webhook_url),
     )
 
 

@@ -364,6 +364,7 @@ class WaveSpeedProvider:
             classify=classify_error,
             deadline=deadline,
             on_pending=lambda pending, polls: report(pending.status, min(0.2 + 0.05 * polls, 0.85)),
+            remote_id=remote_id,  # a verified webhook for this prediction cuts the wait short
         )
         if isinstance(outcome, Failed):
             raise failure_error(outcome)
