@@ -20,7 +20,7 @@ from editstudio.api.context import API_PREFIX, ApiContext, is_loopback
 from editstudio.api.errors import ErrorBody, install_error_handlers
 from editstudio.api.limits import BodyLimitMiddleware, max_body_bytes
 from editstudio.api.metrics import ApiMetrics, MetricsMiddleware
-from editstudio.api.routes import assets, catalog, edit, health, jobs, usage
+from editstudio.api.routes import assets, catalog, edit, health, jobs, usage, webhooks
 from editstudio.api.schemas import EditCreate, EditForm
 from editstudio.db import create_engine_for, create_session_factory, database_url, upgrade_to_head
 from editstudio.jobs import JobService, JobServiceConfig
@@ -83,6 +83,7 @@ def create_app(
     for router in (catalog.router, edit.router, jobs.router, assets.router, usage.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(webhooks.router, prefix=API_PREFIX)  # no user token: signed by the provider
     # Outermost last: metrics see every answer, including the body limit's 413.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes(settings.max_image_bytes))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
