@@ -1,7 +1,8 @@
 """``create_app(settings)``: the FastAPI application, wired and nothing more.
 
 The lifespan migrates the database, opens the session factory and blob store, refuses to serve a
-non-loopback bind without users, and runs the job service's workers until shutdown.
+non-loopback bind without users, and runs the job service's workers until shutdown (unless
+``run_workers=False``: an API-only node, with ``editstudio worker`` processes running the jobs).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from editstudio import __version__
 from editstudio.accounts import load_tiers
@@ -21,7 +23,7 @@ from editstudio.api.errors import ErrorBody, install_error_handlers
 from editstudio.api.limits import BodyLimitMiddleware, max_body_bytes
 from editstudio.api.metrics import ApiMetrics, MetricsMiddleware
 from editstudio.api.routes import assets, catalog, edit, health, jobs, usage, webhooks
-from editstudio.api.schemas import EditCreate, EditForm
+from editstudio.api.schemas import ERROR_EXAMPLES, EditCreate, EditForm, component_examples
 from editstudio.db import create_engine_for, create_session_factory, database_url, upgrade_to_head
 from editstudio.jobs import JobService, JobServiceConfig
 from editstudio.jobs.ports import BlobStore, ProviderResolver
@@ -37,10 +39,12 @@ def create_app(
     blob_store: BlobStore | None = None,
     resolve_provider: ProviderResolver | None = None,
     job_config: JobServiceConfig | None = None,
+    run_workers: bool = True,
 ) -> FastAPI:
     """The API for ``settings``. ``host`` is the address the server binds: only a loopback bind
     may run in single-user mode. The keyword arguments replace the default blob store, provider
-    lookup and job settings (tests hand in stubs)."""
+    lookup and job settings (tests hand in stubs). With ``run_workers=False`` jobs are queued but
+    not run here: ``editstudio worker`` processes on the same database and blobs run them."""
     metrics = ApiMetrics()
 
     @asynccontextmanager
@@ -65,7 +69,8 @@ def create_app(
                 metrics=metrics,
                 local_bind=is_loopback(host),
             )
-            await service.start()
+            if run_workers:
+                await service.start()
             try:
                 yield
             finally:
@@ -78,6 +83,7 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     for router in (catalog.router, edit.router, jobs.router, assets.router, usage.router):
@@ -98,10 +104,17 @@ def default_blob_store(settings: Settings) -> BlobStore:
     return blob_store_for(settings)
 
 
+def operation_id(route: APIRoute) -> str:
+    """``<tag>-<function>`` ("jobs-get_job"): stable names for the generated web client, unlike
+    FastAPI's default, which also spells out the path and method. Every route has a tag."""
+    return f"{route.tags[0]}-{route.name}"
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, plus the two request bodies of ``POST /edit`` (the route reads its
     body itself: one path, two content types, which FastAPI cannot see), with the bearer token
-    marked optional (single-user mode)."""
+    marked optional (single-user mode), the models' examples with their nulls, and examples on
+    every error response."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     document = get_openapi(
@@ -115,11 +128,23 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if operation.get("security"):
                 # A loopback server with no users takes requests without a token.
                 operation["security"].append({})
+            for status, response in operation.get("responses", {}).items():
+                _add_error_examples(status, response)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, examples in component_examples().items():
+        if name in schemas:
+            schemas[name]["examples"] = examples
     for model in (EditCreate, EditForm, ErrorBody):
         schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     app.openapi_schema = document
     return document
+
+
+def _add_error_examples(status: str, response: dict[str, Any]) -> None:
+    examples = ERROR_EXAMPLES.get(int(status)) if status.isdigit() else None
+    media = response.get("content", {}).get("application/json", {})
+    if examples and media.get("schema") == {"$ref": "#/components/schemas/ErrorBody"}:
+        media["examples"] = examples
 
 
 _DESCRIPTION = """
