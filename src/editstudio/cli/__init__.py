@@ -14,6 +14,7 @@ from editstudio.cli import demo as _demo  # noqa: F401  (registers commands)
 from editstudio.cli import edit as _edit  # noqa: F401  (registers commands)
 from editstudio.cli import ops as _ops  # noqa: F401  (registers commands)
 from editstudio.cli import serve as _serve  # noqa: F401  (registers commands)
+from editstudio.cli import worker as _worker  # noqa: F401  (registers commands)
 from editstudio.cli.app import app, console_error
 from editstudio.core.errors import EditStudioError
 

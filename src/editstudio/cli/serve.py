@@ -20,6 +20,13 @@ def serve_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = DEFAULT_PORT,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    workers: Annotated[
+        bool,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Run jobs in this process too; --no-workers: API only, `editstudio worker` runs them.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the API (state under EDITSTUDIO_DATA_DIR and EDITSTUDIO_DATABASE_URL when set)."""
     import uvicorn
@@ -34,8 +41,10 @@ def serve_command(
             # rather than a lifespan traceback.
             asyncio.run(_require_users(settings, host))
         mode = "single-user (no token) unless users exist" if is_loopback(host) else "token auth"
-        console.print(f"EditStudio API on http://{host}:{port}/docs, {mode}", highlight=False)
-        uvicorn.run(create_app(settings, host=host), host=host, port=port, log_level=log_level)
+        jobs = "" if workers else "; API only: jobs run in `editstudio worker` processes"
+        console.print(f"EditStudio API on http://{host}:{port}/docs, {mode}{jobs}", highlight=False)
+        app = create_app(settings, host=host, run_workers=workers)
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 async def _require_users(settings: Settings, host: str) -> None:
