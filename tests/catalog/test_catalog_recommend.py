@@ -204,14 +204,19 @@ def test_local_engine_serves_erase_with_no_keys() -> None:
     assert [r.model_id for r in result.ranked] == ["local/engine"]
 
 
-def test_with_every_key_recommendations_span_providers() -> None:
+def test_with_every_key_recommendations_span_the_adapted_providers() -> None:
     result = recommend(
         "erase",
         input_size=(2000, 1500),
         user_tier="enterprise",
         configured_providers={"wavespeed", "stability", "openai"},
     )
-    assert {r.model.provider.value for r in result.ranked} == {"local", "wavespeed", "stability"}
+    assert {r.model.provider.value for r in result.ranked} == {"local", "wavespeed"}
+    # A key is not enough: a model whose provider has no adapter in this version cannot run.
+    stability = [e for e in result.excluded if e.model_id.startswith("stability/")]
+    assert stability and all(
+        any("no stability adapter" in message for _, message in e.reasons) for e in stability
+    )
 
 
 CATALOG = load_catalog()
@@ -275,3 +280,10 @@ def test_nothing_unusable_is_recommended(
         assert width * height * factor * factor <= model.limits.max_pixels * 1.0001
         assert budget is None or rec.estimate.total_usd <= budget
         assert rec.estimate.total_usd == rec.estimate.unit_usd * outputs
+
+
+def test_adapted_providers_are_exactly_the_registry_adapters() -> None:
+    from editstudio.catalog.availability import ADAPTED
+    from editstudio.providers.registry import _FACTORIES
+
+    assert set(_FACTORIES) == set(ADAPTED)

@@ -25,6 +25,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from editstudio.catalog.availability import ADAPTED
 from editstudio.catalog.loader import Catalog, load_catalog
 from editstudio.catalog.pricing import Estimate, EstimateInput, estimate
 from editstudio.catalog.schema import ModelSpec, ModelTier, ProviderSlug
@@ -264,7 +265,9 @@ def _check(
     reasons: list[tuple[ExclusionReason, str]] = []
     if not model.serves(query.operation):
         reasons.append((ExclusionReason.OPERATION, f"does not do {query.operation.value}"))
-    if model.needs_key and model.provider.value not in query.configured_providers:
+    if model.needs_key and model.provider not in ADAPTED:
+        reasons.append((ExclusionReason.PROVIDER, f"this version has no {model.provider.value} adapter yet"))
+    elif model.needs_key and model.provider.value not in query.configured_providers:
         reasons.append((ExclusionReason.PROVIDER, f"no {model.provider.value} key configured"))
     if model.tier not in ALLOWED_MODEL_TIERS[query.user_tier]:
         reasons.append(
