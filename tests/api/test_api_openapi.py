@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from pydantic import BaseModel
 
+from editstudio.api import schemas
 from editstudio.api.app import create_app, operation_id
+from editstudio.api.examples import COMPONENT_EXAMPLES, ERROR_EXAMPLES
 from editstudio.api.failures import STATUS_BY_CODE
-from editstudio.api.schemas import ERROR_EXAMPLES
 
 JSON = "application/json"
 
@@ -256,3 +257,17 @@ async def test_head_on_another_users_asset_is_not_found(api: Api) -> None:
         assert (await alice.head(f"{PREFIX}/assets/{asset_id}")).status_code == 200
         assert (await bob.head(f"{PREFIX}/assets/{asset_id}")).status_code == 404
         assert (await bob.head(f"{PREFIX}/assets/{'0' * 64}")).status_code == 404
+
+
+def test_component_examples_are_the_examples_on_the_models() -> None:
+    # COMPONENT_EXAMPLES is keyed by class name: a key naming no model would be silently unused.
+    on_models = {
+        name: model.model_config.get("json_schema_extra")
+        for name, model in vars(schemas).items()
+        if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == schemas.__name__
+    }
+    carrying = {name for name, extra in on_models.items() if isinstance(extra, dict) and "examples" in extra}
+    assert carrying == set(COMPONENT_EXAMPLES)
+    for name in carrying:
+        extra = on_models[name]
+        assert isinstance(extra, dict) and extra["examples"] is COMPONENT_EXAMPLES[name], name

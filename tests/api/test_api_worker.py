@@ -227,3 +227,26 @@ def test_worker_refuses_blobs_it_cannot_share(tmp_path: Path, monkeypatch: pytes
         get_settings.cache_clear()
     assert result.exit_code == 3  # ConfigurationError's exit code, before anything starts
     assert "memory://" in result.output
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_log_level_uvicorn_does_not_know_is_a_usage_error(command: str) -> None:
+    result = CliRunner().invoke(cli_app, [command, "--log-level", "verbose"])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # click's usage error, not a crash
+    assert "Invalid value for '--log-level'" in result.output
+    assert "'verbose'" in result.output and "trace" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_hands_uvicorn_its_level_in_lower_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    import editstudio.api.app
+
+    levels: list[object] = []
+    monkeypatch.setattr(editstudio.api.app, "create_app", lambda settings, **kwargs: "app")
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: levels.append(kwargs["log_level"]))
+    result = CliRunner().invoke(cli_app, ["serve", "--log-level", "DEBUG"])
+    assert result.exit_code == 0, result.output
+    assert levels == ["debug"] and type(levels[0]) is str

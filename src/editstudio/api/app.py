@@ -20,10 +20,11 @@ from editstudio.accounts import load_tiers
 from editstudio.api.auth import require_users
 from editstudio.api.context import API_PREFIX, ApiContext, is_loopback
 from editstudio.api.errors import ErrorBody, install_error_handlers
+from editstudio.api.examples import ERROR_EXAMPLES, component_examples
 from editstudio.api.limits import BodyLimitMiddleware, max_body_bytes
 from editstudio.api.metrics import ApiMetrics, MetricsMiddleware
 from editstudio.api.routes import assets, catalog, edit, health, jobs, usage, webhooks
-from editstudio.api.schemas import ERROR_EXAMPLES, EditCreate, EditForm, component_examples
+from editstudio.api.schemas import EditCreate, EditForm
 from editstudio.db import create_engine_for, create_session_factory, database_url, upgrade_to_head
 from editstudio.jobs import JobService, JobServiceConfig
 from editstudio.jobs.ports import BlobStore, ProviderResolver

@@ -3,9 +3,8 @@
 They describe the wire only: each has a ``from_*`` that copies a library value, so no ORM row or
 secret can reach a response by accident. Money is a decimal string in USD (``"0.02"``).
 
-Each model carries its OpenAPI example next to its fields, which takes the module past 600 lines:
-the examples are data, kept beside what they illustrate so a field change and its example change
-together.
+Each model's OpenAPI examples are plain data in ``api.examples`` (``COMPONENT_EXAMPLES``, by the
+model's name), attached here with ``_examples``; a field change and its example change together.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
+from editstudio.api.examples import COMPONENT_EXAMPLES
 from editstudio.catalog import Estimate, ModelSpec, Recommendations, list_price
-from editstudio.core import errors
 from editstudio.core.jobs import JobState
 from editstudio.core.operations import OperationSpec
 from editstudio.core.request import MAX_EXPAND_PX, MAX_PROMPT_CHARS, MAX_SEED
@@ -51,191 +50,10 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _examples(*values: JsonValue) -> ConfigDict:
-    """Examples for a model's component schema (pydantic merges this with the parent's config)."""
-    return ConfigDict(json_schema_extra={"examples": list(values)})
-
-
-# ------------------------------------------------------------------------------------ examples
-# Shown in /docs and checked against their schemas by tests/api/test_api_openapi.py.
-
-_PREFIX = "/api/image-studio"
-_JOB_ID = "job_960c7a1ad67e405aa687d75da035d864"
-_INPUT_ID = "0facfa75eb6250abd5230b02badb918a76bca377d9f2e24a4112d3bdbf6af2fa"
-_OUTPUT_ID = "10a197579a1a6a397fdd659094f14212cb0023bedf7c8ca22deaa6d96a154afe"
-_PNG_B64 = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA..."
-
-_ESTIMATE_EXAMPLE: dict[str, JsonValue] = {
-    "model": "wavespeed/image-eraser",
-    "currency": "USD",
-    "unit_usd": "0.025",
-    "num_outputs": 1,
-    "total_usd": "0.025",
-    "lines": [{"label": "base price per image", "amount_usd": "0.025"}],
-    "verified": False,
-}
-_JOB_EXAMPLE: dict[str, JsonValue] = {
-    "id": _JOB_ID,
-    "state": "succeeded",
-    "operation": "erase",
-    "model": "local/engine",
-    "used_model": "local/engine",
-    "attempts": 1,
-    "estimate_usd": "0",
-    "cost_usd": "0",
-    "input_asset_id": _INPUT_ID,
-    "mask_asset_id": None,
-    "output_asset_id": _OUTPUT_ID,
-    "result": {"asset_id": _OUTPUT_ID, "url": f"{_PREFIX}/assets/{_OUTPUT_ID}", "cost_usd": "0"},
-    "error": None,
-    "idempotency_key": None,
-    "timings_ms": {"decode": 1.9, "edit": 412.0, "encode": 8.3, "total": 422.2},
-    "created_at": "2026-05-04T09:51:12.357845Z",
-    "started_at": "2026-05-04T09:51:12.391801Z",
-    "finished_at": "2026-05-04T09:51:12.835643Z",
-    "links": {
-        "self": f"{_PREFIX}/jobs/{_JOB_ID}",
-        "events": f"{_PREFIX}/jobs/{_JOB_ID}/events",
-        "cancel": f"{_PREFIX}/jobs/{_JOB_ID}/cancel",
-    },
-}
-
-
-def _error(exc: errors.EditStudioError, summary: str) -> dict[str, JsonValue]:
-    # Built from the real classes, so an example's code cannot drift from what the API sends.
-    return {"summary": summary, "value": exc.to_dict()}
-
-
-_VALIDATION_ERROR: dict[str, JsonValue] = {
-    "code": "validation_error",
-    "message": "operation: Input should be 'general_edit', 'inpaint', 'erase', ... or 'adjust'",
-    "details": {
-        "errors": [
-            {
-                "field": "operation",
-                "message": "Input should be 'general_edit', 'inpaint', 'erase', ... or 'adjust'",
-                "type": "literal_error",
-            }
-        ]
-    },
-}
-_LIMIT_BYTES = 20 * 1024 * 1024
-
-# OpenAPI Example Objects for each error status, by name; ``create_app`` puts them on every
-# response of that status.
-ERROR_EXAMPLES: dict[int, dict[str, dict[str, JsonValue]]] = {
-    400: {
-        "image_rejected": _error(
-            errors.ImageRejected(
-                "image is not a supported image; send one of: png, jpeg, webp", field="image"
-            ),
-            "The image could not be read",
-        ),
-        "missing_field": _error(
-            errors.MissingField("erase needs mask", operation="erase", field=["mask"]),
-            "The operation needs a field that was not sent",
-        ),
-        "unsupported_parameter": _error(
-            errors.UnsupportedParameter(
-                "wavespeed/gpt-image-1 has no quality 'ultra'; choose one of: low, medium, high, auto",
-                field="quality",
-            ),
-            "The model does not take this parameter value",
-        ),
-    },
-    401: {
-        "unauthorized": _error(
-            errors.AuthError("this server has users: send Authorization: Bearer <token>"),
-            "No token, or a revoked one",
-        )
-    },
-    402: {
-        "budget_exceeded": _error(
-            errors.BudgetExceeded(
-                "the pro tier allows $50 of cloud edits a month",
-                tier="pro",
-                period="2026-05",
-                usd_limit="50",
-                usd_remaining="0.015",
-                usd_requested="0.025",
-            ),
-            "The month's budget does not cover the estimate",
-        )
-    },
-    403: {
-        "forbidden": _error(errors.Forbidden("this user is disabled", user_id="usr_3f2a"), "User disabled")
-    },
-    404: {
-        "job_not_found": _error(errors.JobNotFound(f"no job {_JOB_ID!r}", job_id=_JOB_ID), "Unknown job"),
-        "asset_not_found": _error(
-            errors.AssetNotFound(f"no asset {_OUTPUT_ID!r}", asset_id=_OUTPUT_ID), "Unknown asset"
-        ),
-        "model_not_found": _error(
-            errors.ModelNotFound(
-                "unknown model 'wavespeed/qwen-edit' (`editstudio models` lists them)",
-                model="wavespeed/qwen-edit",
-            ),
-            "Unknown model",
-        ),
-    },
-    409: {
-        "job_conflict": _error(
-            errors.JobConflict(f"job {_JOB_ID} is already succeeded", state="succeeded"),
-            "The job is already finished",
-        ),
-        "idempotency_key_reused": _error(
-            errors.JobConflict("this Idempotency-Key was used for a different request", job_id=_JOB_ID),
-            "An Idempotency-Key sent again with another body",
-        ),
-    },
-    413: {
-        "image_too_large": _error(
-            errors.ImageTooLarge(
-                f"file is over the {_LIMIT_BYTES:,}-byte limit", field="file", limit_bytes=_LIMIT_BYTES
-            ),
-            "The image is over EDITSTUDIO_MAX_IMAGE_BYTES",
-        )
-    },
-    422: {"validation_error": {"summary": "The body does not match the schema", "value": _VALIDATION_ERROR}},
-    429: {
-        "quota_exceeded": _error(
-            errors.QuotaExceeded(
-                "the free tier allows 50 edits a month",
-                tier="free",
-                period="2026-05",
-                edits_limit=50,
-                edits_remaining=0,
-            ),
-            "The month's edit quota is used up",
-        )
-    },
-    502: {
-        "provider_unavailable": _error(
-            errors.ProviderUnavailable(
-                "WaveSpeed is unavailable (503): service overloaded",
-                provider="wavespeed",
-                status=503,
-                request_id="b3c1e0f2",
-            ),
-            "The provider failed",
-        ),
-        "provider_key_rejected": _error(
-            errors.ProviderKeyRejected(
-                "WaveSpeed rejected the API key (401)", provider="wavespeed", status=401
-            ),
-            "The deployment's provider key was refused",
-        ),
-    },
-    504: {
-        "provider_timeout": _error(
-            errors.ProviderTimeout(
-                "wavespeed job 7d1f0c2a was still processing when the 300s deadline came (61 polls)",
-                provider="wavespeed",
-            ),
-            "The provider did not finish in time",
-        )
-    },
-}
+def _examples(name: str) -> ConfigDict:
+    """``COMPONENT_EXAMPLES[name]`` on the model ``name``'s component schema (pydantic merges this
+    with the parent's config). ``create_app`` writes the same lists again, nulls and all."""
+    return ConfigDict(json_schema_extra={"examples": COMPONENT_EXAMPLES[name]})
 
 
 # ------------------------------------------------------------------------------------ catalogue
@@ -260,20 +78,7 @@ class OperationPublic(BaseModel):
 
 
 class OperationsPublic(BaseModel):
-    model_config = _examples(
-        {
-            "data": [
-                {
-                    "id": "erase",
-                    "label": "Erase",
-                    "description": "Remove what the mask covers and fill it from its surroundings.",
-                    "required": [["mask"]],
-                    "optional": ["output_format", "output_quality", "prompt"],
-                }
-            ],
-            "count": 1,
-        }
-    )
+    model_config = _examples("OperationsPublic")
 
     data: list[OperationPublic]
     count: int
@@ -326,34 +131,7 @@ class ModelPublic(BaseModel):
 
 
 class ModelsPublic(BaseModel):
-    model_config = _examples(
-        {
-            "data": [
-                {
-                    "id": "local/engine",
-                    "provider": "local",
-                    "name": "Local engine",
-                    "description": "Offline classical editing: erase, background cut-out, outpaint, ...",
-                    "operations": ["erase", "remove_background", "outpaint", "adjust"],
-                    "tier": "budget",
-                    "quality": 4,
-                    "latency_s": 3.0,
-                    "languages": ["en"],
-                    "output_format": "png",
-                    "list_price_usd": "0",
-                    "largest_square_side": 6324,
-                    "min_side": 1,
-                    "max_pixels": 40_000_000,
-                    "native_mask": True,
-                    "max_reference_images": 0,
-                    "available": True,
-                    "verified": True,
-                    "notes": "Limits are the imaging layer's ImageLimits defaults.",
-                }
-            ],
-            "count": 1,
-        }
-    )
+    model_config = _examples("ModelsPublic")
 
     data: list[ModelPublic]
     count: int
@@ -375,15 +153,7 @@ class RecommendPreferences(_In):
 class RecommendCreate(_In):
     """What to find a model for. Give ``image_resolution`` (the seed's field) or an image."""
 
-    model_config = _examples(
-        {"operation": "erase", "image_resolution": {"width": 1024, "height": 768}},
-        {
-            "operation": "general_edit",
-            "image_asset_id": _INPUT_ID,
-            "preferences": {"prioritize_cost": True},
-            "user_tier": "pro",
-        },
-    )
+    model_config = _examples("RecommendCreate")
 
     operation: OperationName
     image_resolution: ImageResolution | None = None
@@ -407,7 +177,7 @@ class EstimateLinePublic(BaseModel):
 
 
 class EstimatePublic(BaseModel):
-    model_config = _examples(_ESTIMATE_EXAMPLE)
+    model_config = _examples("EstimatePublic")
 
     model: str
     currency: Literal["USD"] = "USD"
@@ -443,27 +213,7 @@ class ExclusionPublic(BaseModel):
 
 
 class RecommendationsPublic(BaseModel):
-    model_config = _examples(
-        {
-            "recommended_model": "local/engine",
-            "reason": "cheapest model that accepts 1024×768 input ($0); fastest (~3 s typical)",
-            "alternatives": [
-                {
-                    "model": "wavespeed/image-eraser",
-                    "name": "Image Eraser",
-                    "score": 0.735,
-                    "estimate": _ESTIMATE_EXAMPLE,
-                    "reason": "highest quality rating (7/10); some catalogue facts unverified",
-                }
-            ],
-            "excluded": [
-                {
-                    "model": "wavespeed/qwen-image-edit",
-                    "reasons": [{"code": "operation_not_served", "message": "does not do erase"}],
-                }
-            ],
-        }
-    )
+    model_config = _examples("RecommendationsPublic")
 
     recommended_model: str | None = Field(description="The best model, or null when none fits.")
     reason: str
@@ -494,10 +244,7 @@ class RecommendationsPublic(BaseModel):
 
 
 class EstimateCreate(_In):
-    model_config = _examples(
-        {"operation": "erase", "model": "local/engine", "width": 1024, "height": 768},
-        {"operation": "general_edit", "model": "wavespeed/qwen-image-edit", "image_asset_id": _INPUT_ID},
-    )
+    model_config = _examples("EstimateCreate")
 
     operation: OperationName
     model: str = Field(min_length=1, max_length=128)
@@ -561,32 +308,7 @@ class EditFields(_In):
 class EditCreate(EditFields):
     """An edit as JSON: images inline as base64 (or data URIs), or as ids of stored assets."""
 
-    # The seed's field names (select_prompt, guidance_scale, options.grow_mask, style_preset)
-    # are shown on purpose: they are what existing clients send.
-    model_config = _examples(
-        {"operation": "erase", "image_base64": _PNG_B64, "mask_base64": _PNG_B64, "model": "local/engine"},
-        {
-            "operation": "search_recolor",
-            "image_asset_id": _INPUT_ID,
-            "select_prompt": "the red car",
-            "prompt": "a deep blue car",
-            "options": {"grow_mask": 3},
-            "output_format": "webp",
-        },
-        {
-            "operation": "general_edit",
-            "model": "wavespeed/qwen-image-edit",
-            "image_asset_id": _INPUT_ID,
-            "prompt": "make it a watercolour painting",
-            "negative_prompt": "text, watermark",
-            "guidance_scale": 7.5,
-            "steps": 30,
-            "seed": 42,
-            "style_preset": "watercolor",
-        },
-        {"operation": "outpaint", "image_asset_id": _INPUT_ID, "expand_left": 256, "expand_right": 256},
-        {"operation": "adjust", "image_asset_id": _INPUT_ID, "brightness": 1.2},
-    )
+    model_config = _examples("EditCreate")
 
     image_base64: Base64Image | None = Field(default=None, min_length=1)
     image_asset_id: AssetId | None = Field(default=None, min_length=1, max_length=64)
@@ -605,10 +327,7 @@ class EditCreate(EditFields):
 class EditForm(EditFields):
     """An edit as ``multipart/form-data``: the same fields, images as file parts."""
 
-    model_config = _examples(
-        {"operation": "erase", "image": "(the PNG file)", "mask": "(the mask PNG, white = erase)"},
-        {"operation": "replace_background", "image": "(the photo)", "background_color": "#f4f1ea"},
-    )
+    model_config = _examples("EditForm")
 
     image: bytes = Field(json_schema_extra={"format": "binary"})
     mask: bytes | None = Field(default=None, json_schema_extra={"format": "binary"})
@@ -630,23 +349,7 @@ class JobErrorPublic(BaseModel):
 
 
 class JobPublic(BaseModel):
-    model_config = _examples(
-        _JOB_EXAMPLE,
-        {
-            **_JOB_EXAMPLE,
-            "state": "queued",
-            "model": "wavespeed/image-eraser",
-            "used_model": None,
-            "attempts": 0,
-            "estimate_usd": "0.025",
-            "cost_usd": None,
-            "output_asset_id": None,
-            "result": None,
-            "timings_ms": {},
-            "started_at": None,
-            "finished_at": None,
-        },
-    )
+    model_config = _examples("JobPublic")
 
     id: str
     state: JobState
@@ -708,7 +411,7 @@ class JobPublic(BaseModel):
 
 
 class JobsPublic(BaseModel):
-    model_config = _examples({"data": [_JOB_EXAMPLE], "count": 1, "limit": 50, "offset": 0})
+    model_config = _examples("JobsPublic")
 
     data: list[JobPublic]
     count: int = Field(description="All jobs matching the filters, not just this page.")
@@ -719,15 +422,7 @@ class JobsPublic(BaseModel):
 class JobEventPublic(BaseModel):
     """One server-sent event's ``data``; the SSE ``event`` is ``type`` and the ``id`` is ``seq``."""
 
-    model_config = _examples(
-        {
-            "job_id": _JOB_ID,
-            "seq": 4,
-            "type": "progress",
-            "data": {"stage": "edit", "fraction": 0.5, "message": "filling the masked area"},
-            "created_at": "2026-05-04T09:51:12.600000Z",
-        }
-    )
+    model_config = _examples("JobEventPublic")
 
     job_id: str
     seq: int
@@ -750,16 +445,7 @@ class JobEventPublic(BaseModel):
 
 
 class AssetPublic(BaseModel):
-    model_config = _examples(
-        {
-            "id": _INPUT_ID,
-            "mime_type": "image/png",
-            "size_bytes": 482_113,
-            "width": 1024,
-            "height": 768,
-            "url": f"{_PREFIX}/assets/{_INPUT_ID}",
-        }
-    )
+    model_config = _examples("AssetPublic")
 
     id: str = Field(description="SHA-256 hex of the content.")
     mime_type: str
@@ -779,24 +465,7 @@ class ModelUsagePublic(BaseModel):
 
 
 class UsagePublic(BaseModel):
-    model_config = _examples(
-        {
-            "period": "2026-05",
-            "tier": "pro",
-            "edits_used": 12,
-            "edits_reserved": 1,
-            "edits_limit": 1000,
-            "edits_remaining": 987,
-            "spend_usd": "0.240000",
-            "reserved_usd": "0.025000",
-            "budget_usd": "50",
-            "remaining_usd": "49.735000",
-            "by_model": [
-                {"model": "local/engine", "edits": 4, "spend_usd": "0.000000"},
-                {"model": "wavespeed/qwen-image-edit", "edits": 8, "spend_usd": "0.240000"},
-            ],
-        }
-    )
+    model_config = _examples("UsagePublic")
 
     period: str = Field(examples=["2026-05"])
     tier: str
@@ -815,30 +484,25 @@ class UsagePublic(BaseModel):
 
 
 class HealthPublic(BaseModel):
-    model_config = _examples({"status": "ok"})
+    model_config = _examples("HealthPublic")
 
     status: Literal["ok"]
 
 
 class ReadyPublic(BaseModel):
-    model_config = _examples(
-        {"status": "ready", "checks": {"database": "ok"}},
-        {"status": "not_ready", "checks": {"database": "unreachable"}},
-    )
+    model_config = _examples("ReadyPublic")
 
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
 
 
-def component_examples() -> dict[str, list[JsonValue]]:
-    """Each model's examples by its component name. FastAPI writes the document with
-    ``exclude_none``, which also drops the nulls inside examples (``"error": null``), so
-    ``create_app`` puts these back."""
-    found: dict[str, list[JsonValue]] = {}
-    for value in list(globals().values()):
-        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == __name__:
-            extra = value.model_config.get("json_schema_extra")
-            examples = extra.get("examples") if isinstance(extra, dict) else None
-            if isinstance(examples, list):
-                found[value.__name__] = examples
-    return found
+# ------------------------------------------------------------------------------------ webhooks
+
+
+class WebhookReceived(BaseModel):
+    """The acknowledgement of a verified delivery."""
+
+    model_config = _examples("WebhookReceived")
+
+    prediction_id: str = Field(description="The provider's id of the prediction the delivery is about.")
+    woken: int = Field(description="Poll loops in this process that will now poll at once (0: none here).")

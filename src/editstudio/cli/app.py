@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -22,6 +24,24 @@ app = typer.Typer(
 
 console = Console()
 err_console = Console(stderr=True)
+
+TRACE = 5  # uvicorn's TRACE_LOG_LEVEL, below DEBUG
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels, for ``--log-level`` (anything else is a usage error, exit 2)."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
+
+    @property
+    def python_level(self) -> int:
+        """The ``logging`` level number (``trace``: uvicorn's 5)."""
+        return TRACE if self is LogLevel.TRACE else logging.getLevelNamesMapping()[self.name]
 
 
 def console_error(message: str) -> None:

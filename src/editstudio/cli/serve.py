@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from editstudio.cli.app import app, console, exit_on_error
+from editstudio.cli.app import LogLevel, app, console, exit_on_error
 from editstudio.settings import Settings, get_settings
 
 DEFAULT_PORT = 8000
@@ -19,7 +19,9 @@ def serve_command(
         str, typer.Option("--host", help="Address to bind. Anything but loopback needs users.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = DEFAULT_PORT,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", case_sensitive=False, help="uvicorn log level.")
+    ] = LogLevel.INFO,
     workers: Annotated[
         bool,
         typer.Option(
@@ -44,7 +46,7 @@ def serve_command(
         jobs = "" if workers else "; API only: jobs run in `editstudio worker` processes"
         console.print(f"EditStudio API on http://{host}:{port}/docs, {mode}{jobs}", highlight=False)
         app = create_app(settings, host=host, run_workers=workers)
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, host=host, port=port, log_level=log_level.value)
 
 
 async def _require_users(settings: Settings, host: str) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from editstudio.cli.app import app, console, exit_on_error
+from editstudio.cli.app import TRACE, LogLevel, app, console, exit_on_error
 from editstudio.core.errors import ConfigurationError
 from editstudio.settings import Settings, get_settings
 
@@ -37,10 +37,15 @@ def worker_command(
         int | None,
         typer.Option("--workers", min=1, help="Jobs run at once (EDITSTUDIO_JOB_WORKERS when not given)."),
     ] = None,
-    log_level: Annotated[str, typer.Option("--log-level", help="Python log level.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", case_sensitive=False, help="Log level (uvicorn's names).")
+    ] = LogLevel.INFO,
 ) -> None:
     """Run queued jobs until SIGINT or SIGTERM, with no HTTP server (pair with serve --no-workers)."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.addLevelName(TRACE, "TRACE")
+    logging.basicConfig(
+        level=log_level.python_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     with exit_on_error():
         asyncio.run(run_workers(get_settings(), workers=workers))
 

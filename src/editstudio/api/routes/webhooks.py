@@ -14,10 +14,10 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from editstudio.api.deps import ContextDep
 from editstudio.api.errors import error_responses
+from editstudio.api.schemas import WebhookReceived
 from editstudio.core.errors import AuthError, InvalidRequest
 from editstudio.providers.wakeups import PROCESS_WAKEUPS, Wakeups
 from editstudio.providers.webhooks import verify_webhook
@@ -25,15 +25,6 @@ from editstudio.providers.webhooks import verify_webhook
 WAVESPEED = "wavespeed"
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-
-
-class WebhookReceived(BaseModel):
-    """The acknowledgement of a verified delivery."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"prediction_id": "8f2c4b0e1d", "woken": 1}]})
-
-    prediction_id: str = Field(description="The provider's id of the prediction the delivery is about.")
-    woken: int = Field(description="Poll loops in this process that will now poll at once (0: none here).")
 
 
 def get_wakeups() -> Wakeups:
