@@ -43,6 +43,7 @@ NAMING_CONVENTION = {
 
 ID_LENGTH = 64  # room for a uuid hex with a prefix, and for a SHA-256 hex asset id
 PERIOD_LENGTH = 7  # "YYYY-MM"
+WEBHOOK_ID_LENGTH = ID_LENGTH + 16  # "<job id>.<terminal event>"
 
 
 class LedgerKind(StrEnum):
@@ -55,6 +56,12 @@ class ReservationStatus(StrEnum):
     HELD = "held"
     CAPTURED = "captured"
     RELEASED = "released"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 def _enum(enum_cls: type[StrEnum], name: str) -> Enum:
@@ -240,3 +247,35 @@ class JobEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One completion webhook owed to a job's caller: an outbox row, so a restart cannot lose it.
+
+    Written in the transaction of the job's terminal event. ``id`` is ``<job id>.<event>``, the
+    delivery's ``EditStudio-Webhook-Id`` (stable across retries, so receivers dedupe on it).
+    ``attempts`` counts claimed attempts; a claim also pushes ``next_attempt_at`` past the send
+    timeout (a lease), so a sender that dies mid-attempt leaves the row due again.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # The delivery loop's one query: due pending rows, oldest first.
+        Index(None, "state", "next_attempt_at"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+    )
+
+    id: Mapped[str] = mapped_column(String(WEBHOOK_ID_LENGTH), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    # The JSON that is serialised and signed, fixed when the job ended.
+    payload: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[DeliveryState] = mapped_column(
+        _enum(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
