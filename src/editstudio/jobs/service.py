@@ -5,7 +5,8 @@
     submit ──> validate, estimate, reserve, store inputs, job row "queued"
     workers ─> claim (atomic UPDATE) ─> run provider (retries, fallbacks) ─> store output
            ─> capture the actual cost, "succeeded"  |  release, "failed" / "cancelled"
-    events ──> persisted per job with a seq, streamed live; webhooks on completion
+    events ──> persisted per job with a seq, streamed live; webhooks on completion (an outbox
+               table written with the terminal event, sent by a delivery loop among the workers)
 
 Each user sees only their own jobs: another user's job id is ``JobNotFound``, never a 403.
 """
@@ -49,7 +50,7 @@ from editstudio.jobs.recovery import finalize_unsettled, release_orphans, requeu
 from editstudio.jobs.runner import JobRunner
 from editstudio.jobs.scheduler import Claim, Scheduler
 from editstudio.jobs.settlement import Finisher
-from editstudio.jobs.webhooks import WebhookSender, check_webhook_url
+from editstudio.jobs.webhooks import WebhookDispatcher, WebhookSender, check_webhook_url
 from editstudio.settings import Settings
 
 logger = logging.getLogger("editstudio.jobs")
@@ -98,14 +99,22 @@ class JobService:
         self.tiers: Tiers = load_tiers(settings.tiers_file)
         self.config = config or JobServiceConfig.from_settings(settings)
         if webhooks is None and self.config.webhook_secret:
-            webhooks = WebhookSender(
-                self.config.webhook_secret,
-                policy=self.config.webhook_retry,
-                timeout_s=self.config.webhook_timeout_s,
-            )
+            webhooks = WebhookSender(self.config.webhook_secret, timeout_s=self.config.webhook_timeout_s)
         self.webhooks = webhooks
+        self._dispatcher = (
+            None
+            if webhooks is None
+            else WebhookDispatcher(
+                session_factory,
+                webhooks,
+                policy=self.config.webhook_retry,
+                poll_interval_s=self.config.poll_interval_s,
+            )
+        )
         self._hub = EventHub()
-        self._finisher = Finisher(session_factory, self._hub, webhooks)
+        self._finisher = Finisher(
+            session_factory, self._hub, None if self._dispatcher is None else self._dispatcher.wake
+        )
         self._scheduler = Scheduler(session_factory, per_user_limit=self.config.per_user_concurrency)
         self._runner = JobRunner(
             sessions=session_factory,
@@ -373,7 +382,8 @@ class JobService:
     # ------------------------------------------------------------------ workers
 
     async def start(self) -> None:
-        """Recover jobs whose worker died, then start ``config.workers`` worker tasks."""
+        """Recover jobs whose worker died, then start ``config.workers`` worker tasks and, with
+        webhooks enabled, the delivery loop (which first sends what a stopped process left pending)."""
         if self._workers:
             return
         await self.recover()
@@ -382,6 +392,8 @@ class JobService:
             for i in range(self.config.workers)
         ]
         self._workers.append(asyncio.create_task(self._maintain(), name="editstudio-job-recovery"))
+        if self._dispatcher is not None:
+            self._workers.append(asyncio.create_task(self._dispatcher.run(), name="editstudio-webhooks"))
 
     async def stop(self, *, requeue: bool = True) -> None:
         """Stop the workers. With ``requeue`` the jobs they were running go straight back to the

@@ -5,8 +5,10 @@ or a cancel); whoever wins that UPDATE calls ``Finisher.finalize``. Finalising i
 ordered so a crash at any point is repaired by running it again (recovery does):
 
 1. capture the actual cost (succeeded) or release the reservation (failed, cancelled);
-2. append the terminal event, if the job has none yet, and wake its readers;
-3. send the completion webhook, once: only the call that appended the event sends it.
+2. append the terminal event, if the job has none yet, and wake its readers; in the same
+   transaction, record the completion webhook it owes (``webhooks.enqueue_delivery``), so the
+   job can never end without its webhook on record, nor record it twice;
+3. wake the webhook delivery loop, which sends it (and keeps retrying it across restarts).
 
 Readers wait for the terminal event, so when they see it the money is already settled.
 """
@@ -14,6 +16,7 @@ Readers wait for the terminal event, so when they see it the money is already se
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +28,7 @@ from editstudio.core.jobs import JobState
 from editstudio.db.models import Job, JobEvent
 from editstudio.jobs.events import EventHub, add_event
 from editstudio.jobs.records import JobEventType, JobRecord
-from editstudio.jobs.webhooks import WebhookSender
+from editstudio.jobs.webhooks import enqueue_delivery
 
 logger = logging.getLogger("editstudio.jobs")
 
@@ -77,11 +80,11 @@ class Finisher:
         self,
         sessions: async_sessionmaker[AsyncSession],
         hub: EventHub,
-        webhooks: WebhookSender | None,
+        wake_webhooks: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._hub = hub
-        self._webhooks = webhooks
+        self._wake_webhooks = wake_webhooks
 
     async def finalize(self, job_id: str) -> None:
         """Settle and announce a terminal job; a no-op for a job that is not terminal."""
@@ -98,8 +101,8 @@ class Finisher:
                 await release(session=session, job_id=job_id)
         appended = await self._append_terminal_event(job_id, state)
         self._hub.publish(job_id)
-        if appended is not None:
-            self._notify(appended)
+        if appended is not None and appended.webhook_url is not None and self._wake_webhooks is not None:
+            self._wake_webhooks()
 
     async def _append_terminal_event(self, job_id: str, state: JobState) -> JobRecord | None:
         """The job's record if this call wrote the terminal event, None if one was there."""
@@ -115,17 +118,19 @@ class Finisher:
                         return None
                     job = await session.get(Job, job_id)
                     assert job is not None
-                    await add_event(session, job_id, _TERMINAL_EVENT[state], terminal_event_data(job))
-                    return JobRecord.from_row(job)
+                    event_type = _TERMINAL_EVENT[state]
+                    await add_event(session, job_id, event_type, terminal_event_data(job))
+                    record = JobRecord.from_row(job)
+                    if record.webhook_url is not None:
+                        enqueue_delivery(
+                            session,
+                            job_id=job_id,
+                            event=event_type.value,
+                            url=record.webhook_url,
+                            payload=webhook_payload(record, event_type),
+                        )
+                    return record
             except IntegrityError:
                 if attempt == _TRIES - 1:
                     raise
         return None  # pragma: no cover
-
-    def _notify(self, record: JobRecord) -> None:
-        if self._webhooks is None or record.webhook_url is None:
-            return
-        event_type = _TERMINAL_EVENT[record.state]
-        self._webhooks.send(
-            record.webhook_url, f"{record.id}.{event_type.value}", webhook_payload(record, event_type)
-        )
