@@ -7,8 +7,12 @@ reservation, job rows, events, the worker pool, settlement) without a network st
 answers instantly, so every millisecond of an edit's latency is added by the server.
 
 - jobs/s: N edits submitted at once (202), timed until every job has succeeded.
-- added latency: ``POST /edit?wait=30`` round trips (submit + run + complete) with 1, 50 and 200
+- latency: ``POST /edit?wait=30`` round trips (submit + run + complete) with 1, 50 and 200
   clients in flight at once; median and p95.
+- baseline, run side by side: a bare FastAPI route that decodes the same body and calls the same
+  provider, with no job, budget, storage or event (what a stateless proxy costs). The ratio is
+  what durability, budgets and history cost per edit.
+- the same EditStudio run on PostgreSQL (4 workers) when a server answers on 127.0.0.1:5432.
 The result replaces the "service" section of ``bench/RESULTS.md``.
 """
 
@@ -24,9 +28,11 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from PIL import Image
 
 from editstudio.api.app import create_app
@@ -34,6 +40,8 @@ from editstudio.api.context import API_PREFIX
 from editstudio.core.operations import Operation
 from editstudio.core.provider import EditProvider, ProgressCallback
 from editstudio.core.request import EditRequest, EditResult, OutputFormat
+from editstudio.db.testing import postgres_server_url, postgres_unavailable, scratch_postgres_database
+from editstudio.imaging import decode_base64
 from editstudio.jobs import JobService, JobServiceConfig
 from editstudio.settings import Settings
 from editstudio.storage import MemoryStore
@@ -71,6 +79,32 @@ def _body() -> dict[str, str]:
     return {"operation": "general_edit", "prompt": "x", "model": MODEL, "image_base64": image}
 
 
+def _baseline_app() -> FastAPI:
+    """The same request and provider call with nothing durable around it."""
+    app = FastAPI()
+    provider = InstantProvider()
+
+    @app.post(f"{API_PREFIX}/edit")
+    async def edit(body: dict[str, str]) -> dict[str, object]:
+        request = EditRequest(
+            operation=Operation.parse(body["operation"]),
+            image=decode_base64(body["image_base64"]),
+            prompt=body.get("prompt"),
+        )
+        result = await provider.edit(request, model=body.get("model"))
+        return {"state": "succeeded", "width": result.width, "image": base64.b64encode(result.image).decode()}
+
+    return app
+
+
+async def _baseline_throughput(client: httpx.AsyncClient, jobs: int) -> float:
+    body = _body()
+    started = time.perf_counter()
+    replies = await asyncio.gather(*(client.post(f"{API_PREFIX}/edit", json=body) for _ in range(jobs)))
+    assert all(r.status_code == 200 for r in replies)
+    return jobs / (time.perf_counter() - started)
+
+
 async def _throughput(client: httpx.AsyncClient, service: JobService, jobs: int) -> float:
     body = _body()
     started = time.perf_counter()
@@ -94,49 +128,111 @@ async def _latencies(client: httpx.AsyncClient, clients: int) -> list[float]:
     return list(await asyncio.gather(*(one() for _ in range(clients))))
 
 
-async def run(jobs: int) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), wavespeed_api_key="bench")  # type: ignore[arg-type]
-        config = JobServiceConfig.from_settings(settings)
-        app = create_app(settings, blob_store=MemoryStore(), resolve_provider=_resolve, job_config=config)
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client,
-        ):
-            await _latencies(client, 1)  # warm-up: imports, first connections
-            rate = await _throughput(client, app.state.context.jobs, jobs)
-            rows = []
-            for clients in CONCURRENCY:
-                samples = sorted(await _latencies(client, clients))
-                p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
-                rows.append(f"| {clients} | {statistics.median(samples):.1f} | {p95:.1f} |")
-    load = os.getloadavg()
-    return "\n".join(
-        [
-            START,
-            "## Service (HTTP API)",
-            "",
-            "`.venv/bin/python bench/service.py` — in-process app (SQLite file, "
-            f"{config.workers} workers, {config.per_user_concurrency} per user), httpx ASGI transport, "
-            "one user (single-user mode), a zero-latency stub provider.",
-            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}; load average at the end {load[0]:.1f} / {load[1]:.1f}.",
-            "",
-            f"Throughput: **{rate:.1f} jobs/s** ({jobs} edits submitted at once, until all succeeded).",
-            "",
-            "Added latency of `POST /edit?wait=30` (submit, run, settle, answer), ms:",
-            "",
-            "| clients at once | median | p95 |",
-            "|---:|---:|---:|",
-            *rows,
-            "",
-            "The provider takes no time, so this is all server: per job a reservation, the job row and "
-            "its events, a claim, settlement; on SQLite every write transaction is serialised, and at "
-            "50 and 200 clients the latency is mostly waiting for the worker pool.",
-            END,
-        ]
+@dataclass(frozen=True)
+class Figures:
+    rate: float  # edits per second
+    latencies: dict[int, list[float]]  # clients at once -> sorted round trips, ms
+
+
+async def _editstudio(jobs: int, tmp: Path, database_url: str | None, workers: int) -> Figures:
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp, database_url=database_url, wavespeed_api_key="bench", job_workers=workers
     )
+    config = JobServiceConfig.from_settings(settings)
+    app = create_app(settings, blob_store=MemoryStore(), resolve_provider=_resolve, job_config=config)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client,
+    ):
+        await _latencies(client, 1)
+        rate = await _throughput(client, app.state.context.jobs, jobs)
+        latencies = {clients: sorted(await _latencies(client, clients)) for clients in CONCURRENCY}
+    return Figures(rate, latencies)
+
+
+async def _baseline(jobs: int) -> Figures:
+    transport = httpx.ASGITransport(app=_baseline_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as client:
+        await _latencies(client, 1)
+        rate = await _baseline_throughput(client, jobs)
+        latencies = {clients: sorted(await _latencies(client, clients)) for clients in CONCURRENCY}
+    return Figures(rate, latencies)
+
+
+def _p95(samples: list[float]) -> float:
+    return samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+
+
+def _rows(base: Figures, ours: Figures) -> list[str]:
+    rows = []
+    for clients in CONCURRENCY:
+        b, o = base.latencies[clients], ours.latencies[clients]
+        bm, om = statistics.median(b), statistics.median(o)
+        cells = (
+            f"{bm:.1f} / {_p95(b):.1f}",
+            f"{om:.1f} / {_p95(o):.1f}",
+            f"+{om - bm:.1f}",
+            f"{om / bm:.1f}x",
+        )
+        rows.append(f"| {clients} | " + " | ".join(cells) + " |")
+    return rows
+
+
+async def run(jobs: int) -> str:
+    base = await _baseline(jobs)
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = await _editstudio(jobs, Path(tmp), None, workers=2)
+    postgres: Figures | None = None
+    if await postgres_unavailable() is None:
+        async with scratch_postgres_database(postgres_server_url()) as url:
+            with tempfile.TemporaryDirectory() as tmp:
+                postgres = await _editstudio(jobs, Path(tmp), url, workers=4)
+    load = os.getloadavg()
+    lines = [
+        START,
+        "## Service (HTTP API)",
+        "",
+        "`.venv/bin/python bench/service.py` — in-process app, httpx ASGI transport, one user "
+        "(single-user mode), a zero-latency stub provider; baseline: a bare FastAPI route decoding "
+        "the same body and calling the same provider, with no job, budget, storage or events, run "
+        "side by side in the same process.",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average at the end {load[0]:.1f} / {load[1]:.1f}.",
+        "",
+        f"Throughput, {jobs} edits submitted at once until all succeeded: baseline "
+        f"**{base.rate:.0f}/s**; EditStudio on SQLite (2 workers) **{sqlite.rate:.1f} jobs/s** "
+        f"({base.rate / sqlite.rate:.0f}x slower)"
+        + (
+            f"; on PostgreSQL (4 workers) **{postgres.rate:.1f} jobs/s** ({base.rate / postgres.rate:.0f}x)."
+            if postgres
+            else "; PostgreSQL not reachable, not measured."
+        ),
+        "",
+        "`POST /edit?wait=30` round trip (submit, run, settle, answer), ms, median / p95 — SQLite:",
+        "",
+        "| clients at once | baseline | EditStudio | added (median) | ratio |",
+        "|---:|---:|---:|---:|---:|",
+        *_rows(base, sqlite),
+    ]
+    if postgres:
+        lines += [
+            "",
+            "PostgreSQL, 4 workers:",
+            "",
+            "| clients at once | baseline | EditStudio | added (median) | ratio |",
+            "|---:|---:|---:|---:|---:|",
+            *_rows(base, postgres),
+        ]
+    lines += [
+        "",
+        "The provider takes no time, so the added latency is all server: per job a reservation, the "
+        "job row and its events, a claim, heartbeats and settlement, each a committed transaction. "
+        "On SQLite every write transaction is serialised; at 50 and 200 clients most of the latency "
+        "is jobs waiting for a worker, so throughput, not per-request overhead, sets it.",
+        END,
+    ]
+    return "\n".join(lines)
 
 
 def _write(section: str) -> None:

@@ -13,6 +13,7 @@ from editstudio.db.models import (
     AssetOwner,
     Base,
     BudgetReservation,
+    DeliveryState,
     Job,
     JobEvent,
     LedgerEntry,
@@ -20,6 +21,7 @@ from editstudio.db.models import (
     ReservationStatus,
     UsagePeriod,
     User,
+    WebhookDelivery,
 )
 from editstudio.db.url import database_url, default_database_url, normalize_url
 
@@ -29,6 +31,7 @@ __all__ = [
     "AssetOwner",
     "Base",
     "BudgetReservation",
+    "DeliveryState",
     "Job",
     "JobEvent",
     "LedgerEntry",
@@ -36,6 +39,7 @@ __all__ = [
     "ReservationStatus",
     "UsagePeriod",
     "User",
+    "WebhookDelivery",
     "create_engine_for",
     "create_session_factory",
     "current_revision",
