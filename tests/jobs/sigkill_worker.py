@@ -18,19 +18,7 @@ from editstudio.core.request import EditRequest, EditResult, OutputFormat
 from editstudio.db import create_engine_for, create_session_factory
 from editstudio.jobs import JobService, JobServiceConfig, RetryPolicy
 from editstudio.settings import Settings
-
-
-class DirBlobs:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    async def put(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        (self.root / digest).write_bytes(data)
-        return digest
-
-    async def get(self, digest: str) -> bytes:
-        return (self.root / digest).read_bytes()
+from editstudio.storage import LocalDirStore
 
 
 class LoopbackRemote:
@@ -92,7 +80,7 @@ async def main(db_url: str, directory: Path, stub_url: str) -> None:
     remote = LoopbackRemote(stub_url)
     service = JobService(
         create_session_factory(engine),
-        DirBlobs(directory),
+        LocalDirStore(directory),
         Settings(data_dir=directory),
         lambda model: remote,
         config=config,

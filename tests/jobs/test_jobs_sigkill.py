@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 from jobs_kit import ESTIMATE_USD, Sessions, adjust_request, captures_per_job, fast_config, ledger_sums
-from sigkill_worker import DirBlobs, LoopbackRemote
+from sigkill_worker import LoopbackRemote
 from sqlalchemy import select
 
 from editstudio.core.jobs import JobState
 from editstudio.db.models import Job, LedgerKind
 from editstudio.jobs import JobService
 from editstudio.settings import Settings
+from editstudio.storage import LocalDirStore
 
 JOBS = 4
 WORKER = Path(__file__).with_name("sigkill_worker.py")
@@ -102,7 +103,7 @@ async def test_sigkilled_worker_loses_nothing_and_submits_nothing_twice(
     # The API side of the deployment: it submits and watches, the worker processes run.
     api = JobService(
         sessions,
-        DirBlobs(blob_dir),
+        LocalDirStore(blob_dir),
         settings,
         lambda model: LoopbackRemote(remote.url),
         config=fast_config(),
