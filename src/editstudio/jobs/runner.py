@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from editstudio.accounts import usd_to_micros
@@ -297,8 +298,14 @@ class JobRunner:
     async def _heartbeat(self, lease: _Lease, work: asyncio.Task[Any]) -> None:
         while True:
             await asyncio.sleep(self._config.heartbeat_s)
-            async with self._sessions() as session, session.begin():
-                alive = await session.scalar(_owned(lease).values(updated_at=utcnow()).returning(Job.id))
+            try:
+                async with self._sessions() as session, session.begin():
+                    alive = await session.scalar(_owned(lease).values(updated_at=utcnow()).returning(Job.id))
+            except OperationalError:
+                # A busy or briefly unreachable database: the lease outlasts three beats, so a
+                # missed one is retried at the next beat instead of crashing the job's worker.
+                logger.warning("heartbeat for job %s failed; retrying at the next beat", lease.job_id)
+                continue
             if alive is None:
                 lease.lost = True
                 work.cancel()
