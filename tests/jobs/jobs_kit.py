@@ -79,6 +79,7 @@ class StubProvider:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: int = 0
     work_s: float = 0.0  # simulated provider time, so jobs overlap
+    gate: asyncio.Event | None = None  # when set, every call waits for it: overlap without timing
     active: dict[str, int] = field(default_factory=dict)
     peak: dict[str, int] = field(default_factory=dict)
 
@@ -106,6 +107,8 @@ class StubProvider:
     async def _outcome(self, step: Step, request: EditRequest, model: str) -> EditResult:
         if self.work_s:
             await asyncio.sleep(self.work_s)
+        if self.gate is not None:
+            await self.gate.wait()
         if step == "hang":
             try:
                 await asyncio.Event().wait()
@@ -156,7 +159,9 @@ def fast_config(**overrides: Any) -> JobServiceConfig:
         "workers": 2,
         "per_user_concurrency": 2,
         "retry": RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02),
-        "lease_s": 0.6,
+        # Long enough that a loaded CI machine does not miss three heartbeats in a row and see a
+        # live job as abandoned; tests about expiry pass a shorter one or recover(stale_after_s=0).
+        "lease_s": 3.0,
         "poll_interval_s": 0.05,
         "progress_min_interval_s": 0.0,
     }

@@ -53,13 +53,21 @@ async def test_light_user_is_served_before_heavy_backlog_drains(
 
 
 async def test_per_user_limit_lets_that_many_run_together(make_service: ServiceFactory, user: str) -> None:
-    stub = StubProvider(work_s=0.05)
+    gate = asyncio.Event()
+    stub = StubProvider(gate=gate)
     service = make_service({"stub/a": stub}, workers=4, per_user_concurrency=2)
     jobs = [
         await service.submit(user_id=user, request=adjust_request(seed=i), model="stub/a") for i in range(6)
     ]
 
     await service.start()
+    async with asyncio.timeout(20):
+        while stub.active.get("stub/a", 0) < 2:  # noqa: ASYNC110 - a counter, no event to wait on
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # four workers and four more queued jobs: time enough to overstep
+    assert stub.active["stub/a"] == 2
+    gate.set()
     await asyncio.gather(*[service.wait(user_id=user, job_id=j.id, timeout_s=20) for j in jobs])
 
     assert stub.peak["stub/a"] == 2
+    assert len(stub.calls) == 6

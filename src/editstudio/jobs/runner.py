@@ -20,7 +20,6 @@ finds its writes refused and stops, instead of finishing the job twice. A heartb
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import threading
@@ -49,6 +48,7 @@ from editstudio.jobs.records import JobEventType
 from editstudio.jobs.retry import RetryPolicy, compute_backoff
 from editstudio.jobs.scheduler import Claim
 from editstudio.jobs.settlement import Finisher
+from editstudio.jobs.tasks import cancel_and_wait
 
 __all__ = ["JobRunner", "RetryPolicy", "compute_backoff"]
 
@@ -95,15 +95,14 @@ class JobRunner:
         try:
             await self._run(lease)
         except asyncio.CancelledError:
-            if not lease.lost:
+            # Swallow only the heartbeat's own cancel. When stop() cancelled us too, the count
+            # stays above zero after uncancel() and the worker must still end.
+            if not lease.lost or work.uncancel() > 0:
                 raise
-            work.uncancel()
         except LeaseLost:
             pass
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await cancel_and_wait(heartbeat)
 
     async def _run(self, lease: _Lease) -> None:
         async with self._sessions() as session:
@@ -185,9 +184,7 @@ class JobRunner:
         try:
             result = await self._call_provider(provider, request, model, runtime, lease, pump.callback)
         finally:
-            pumping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pumping
+            await cancel_and_wait(pumping)
         await pump.flush()
         return result
 

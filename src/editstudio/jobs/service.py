@@ -50,6 +50,7 @@ from editstudio.jobs.recovery import finalize_unsettled, release_orphans, requeu
 from editstudio.jobs.runner import JobRunner
 from editstudio.jobs.scheduler import Claim, Scheduler
 from editstudio.jobs.settlement import Finisher
+from editstudio.jobs.tasks import cancel_and_wait
 from editstudio.jobs.webhooks import WebhookDispatcher, WebhookSender, check_webhook_url
 from editstudio.settings import Settings
 
@@ -401,10 +402,7 @@ class JobService:
         they stay ``running`` until their lease expires, as if the process had died."""
         running = list(self._running)
         for task in self._workers:
-            task.cancel()
-        for task in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._workers = []
         if requeue and running:
             async with self._sessions() as session, session.begin():
