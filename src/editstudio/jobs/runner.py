@@ -20,11 +20,12 @@ finds its writes refused and stops, instead of finishing the job twice. A heartb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
@@ -66,6 +67,7 @@ class _Lease:
     job_id: str
     token: int
     lost: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # the heartbeat's stop signal
 
 
 class JobRunner:
@@ -102,7 +104,10 @@ class JobRunner:
         except LeaseLost:
             pass
         finally:
-            await cancel_and_wait(heartbeat)
+            # Signalled rather than cancelled: a heartbeat cut off mid-write would leave its
+            # database connection closing in the background.
+            lease.ended.set()
+            await heartbeat
 
     async def _run(self, lease: _Lease) -> None:
         async with self._sessions() as session:
@@ -294,7 +299,10 @@ class JobRunner:
 
     async def _heartbeat(self, lease: _Lease, work: asyncio.Task[Any]) -> None:
         while True:
-            await asyncio.sleep(self._config.heartbeat_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lease.ended.wait(), self._config.heartbeat_s)
+            if lease.ended.is_set():
+                return
             try:
                 async with self._sessions() as session, session.begin():
                     alive = await session.scalar(_owned(lease).values(updated_at=utcnow()).returning(Job.id))

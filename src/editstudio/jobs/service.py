@@ -126,8 +126,10 @@ class JobService:
             config=self.config,
         )
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._abandoned: list[str] = []  # claimed while stopping, never started
 
     # ------------------------------------------------------------------ submit
 
@@ -387,6 +389,7 @@ class JobService:
         webhooks enabled, the delivery loop (which first sends what a stopped process left pending)."""
         if self._workers:
             return
+        self._stopping.clear()
         await self.recover()
         self._workers = [
             asyncio.create_task(self._work(), name=f"editstudio-job-worker-{i}")
@@ -399,11 +402,27 @@ class JobService:
     async def stop(self, *, requeue: bool = True) -> None:
         """Stop the workers. With ``requeue`` the jobs they were running go straight back to the
         queue (keeping any submitted provider request, which the next worker polls); without it
-        they stay ``running`` until their lease expires, as if the process had died."""
+        they stay ``running`` until their lease expires, as if the process had died.
+
+        The loops are told to stop rather than cancelled, so none is cut off in the middle of a
+        database call (a cancelled aiosqlite call leaves a connection closing after the loop has
+        gone); only the jobs in flight, which wait on their providers, are cancelled."""
+        self._stopping.set()
+        self._wake.set()
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
         running = list(self._running)
-        for task in self._workers:
-            await cancel_and_wait(task)
+        for task in list(self._running.values()):
+            task.cancel()
+        try:
+            await asyncio.gather(*self._workers)
+        finally:
+            for task in self._workers:
+                if not task.done():
+                    await cancel_and_wait(task)
         self._workers = []
+        running += self._abandoned
+        self._abandoned = []
         if requeue and running:
             async with self._sessions() as session, session.begin():
                 await session.execute(
@@ -429,13 +448,16 @@ class JobService:
         return requeued
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 claim = await self._scheduler.claim()
             except Exception:
                 # The database may be briefly unreachable; the worker must outlive that.
                 logger.exception("claiming a job failed; retrying")
                 claim = None
+            if claim is not None and self._stopping.is_set():
+                self._abandoned.append(claim.job_id)  # stop() puts it back or leaves it to expire
+                return
             if claim is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
@@ -459,7 +481,10 @@ class JobService:
 
     async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(self.config.heartbeat_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.config.heartbeat_s)
+            if self._stopping.is_set():
+                return
             try:
                 await self.recover()
             except Exception:

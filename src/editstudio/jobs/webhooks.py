@@ -260,7 +260,7 @@ async def record_outcome(
 
 
 class WebhookDispatcher:
-    """The delivery loop of one process: ``run()`` until cancelled, ``wake()`` when a row is added.
+    """The delivery loop of one process: ``run()`` until ``stop()``, ``wake()`` when a row is added.
 
     Rows enqueued in this process are sent at once; others (another process's, or left pending by
     a stopped one) are found by polling every ``poll_interval_s``.
@@ -282,15 +282,24 @@ class WebhookDispatcher:
         self._concurrency = concurrency
         self._lease_s = sender.timeout_s + LEASE_MARGIN_S
         self._wake = asyncio.Event()
+        self._stopping = False
         self._in_flight: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """End ``run()`` at its next turn: between database calls, never in the middle of one."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
+        self._stopping = False
         try:
-            while True:
+            while not self._stopping:
                 await self._claim_and_start()
+                if self._stopping:
+                    break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
                 self._wake.clear()
