@@ -7,7 +7,7 @@ import asyncio
 from jobs_kit import ServiceFactory, Sessions, StubProvider, adjust_request, new_user
 
 from editstudio.core.jobs import JobState
-from editstudio.jobs.scheduler import pick_user
+from editstudio.jobs.scheduler import Scheduler, pick_user
 
 
 def test_pick_user_rotates_after_the_last_user_served() -> None:
@@ -71,3 +71,23 @@ async def test_per_user_limit_lets_that_many_run_together(make_service: ServiceF
 
     assert stub.peak["stub/a"] == 2
     assert len(stub.calls) == 6
+
+
+async def test_a_claim_says_whether_eligible_work_is_left_for_another_worker(
+    make_service: ServiceFactory, sessions: Sessions, user: str
+) -> None:
+    stub = StubProvider()
+    service = make_service({"stub/a": stub}, per_user_concurrency=1)
+    bob = await new_user(sessions, "bob")
+    for owner, seed in ((user, 1), (user, 2), (bob, 3)):
+        await service.submit(user_id=owner, request=adjust_request(seed=seed), model="stub/a")
+    scheduler = Scheduler(sessions, per_user_limit=1)
+
+    first = await scheduler.claim()
+    second = await scheduler.claim()
+    third = await scheduler.claim()  # the one job left belongs to a user at the limit
+
+    assert first is not None and first.more  # another user's job was eligible
+    assert second is not None and not second.more  # one job queued, its user now at the limit
+    assert {first.user_id, second.user_id} == {user, bob}
+    assert third is None

@@ -6,7 +6,16 @@ hash cannot leak through a response model. Money is ``Decimal`` here, micro-doll
 database.
 """
 
-from editstudio.accounts.budget import Reservation, Settlement, capture, period_of, release, reserve
+from editstudio.accounts.budget import (
+    Reservation,
+    Settlement,
+    capture,
+    capture_in,
+    period_of,
+    release,
+    release_in,
+    reserve,
+)
 from editstudio.accounts.money import micros_to_usd, usd_to_micros
 from editstudio.accounts.tiers import DEFAULT_TIERS, Tier, Tiers, load_tiers, tier_for
 from editstudio.accounts.tokens import (
@@ -42,6 +51,7 @@ __all__ = [
     "UsageSummary",
     "UserInfo",
     "capture",
+    "capture_in",
     "create_token",
     "create_user",
     "disable_user",
@@ -53,6 +63,7 @@ __all__ = [
     "micros_to_usd",
     "period_of",
     "release",
+    "release_in",
     "reserve",
     "revoke_token",
     "single_user",

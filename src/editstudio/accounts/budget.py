@@ -144,33 +144,43 @@ async def capture(*, session: AsyncSession, job_id: str, actual_usd: Decimal) ->
     Capturing again changes nothing (``changed=False``); capturing a released reservation raises
     ``JobConflict``: the job was given up on, so its budget is no longer held.
     """
-    actual = usd_to_micros(actual_usd, field="actual_usd")
     async with session.begin():
-        row = await _settle(session, job_id, ReservationStatus.CAPTURED)
-        if row is None:
-            done = await _require_reservation(session, job_id)
-            if done.status is ReservationStatus.RELEASED:
-                raise JobConflict("this job's budget was released; it cannot be captured", job_id=job_id)
-            return await _repeated(session, done)
-        await _move(session, row, used_usd=actual, used_edits=row.edits)
-        if actual > row.amount_micros:
-            session.add(_entry(row, LedgerKind.RESERVE, actual - row.amount_micros, 0))
-        session.add(_entry(row, LedgerKind.CAPTURE, actual, row.edits))
-        if row.amount_micros > actual:
-            session.add(_entry(row, LedgerKind.RELEASE, row.amount_micros - actual, 0))
-        return _settlement(row, charged=actual, released=max(0, row.amount_micros - actual), changed=True)
+        return await capture_in(session, job_id=job_id, actual_usd=actual_usd)
+
+
+async def capture_in(session: AsyncSession, *, job_id: str, actual_usd: Decimal) -> Settlement:
+    """``capture`` inside the caller's transaction (the job's finisher settles and announces at once)."""
+    actual = usd_to_micros(actual_usd, field="actual_usd")
+    row = await _settle(session, job_id, ReservationStatus.CAPTURED)
+    if row is None:
+        done = await _require_reservation(session, job_id)
+        if done.status is ReservationStatus.RELEASED:
+            raise JobConflict("this job's budget was released; it cannot be captured", job_id=job_id)
+        return await _repeated(session, done)
+    await _move(session, row, used_usd=actual, used_edits=row.edits)
+    if actual > row.amount_micros:
+        session.add(_entry(row, LedgerKind.RESERVE, actual - row.amount_micros, 0))
+    session.add(_entry(row, LedgerKind.CAPTURE, actual, row.edits))
+    if row.amount_micros > actual:
+        session.add(_entry(row, LedgerKind.RELEASE, row.amount_micros - actual, 0))
+    return _settlement(row, charged=actual, released=max(0, row.amount_micros - actual), changed=True)
 
 
 async def release(*, session: AsyncSession, job_id: str) -> Settlement:
     """Give the whole reservation back (the job failed or was cancelled); idempotent, and a
     no-op after a capture."""
     async with session.begin():
-        row = await _settle(session, job_id, ReservationStatus.RELEASED)
-        if row is None:
-            return await _repeated(session, await _require_reservation(session, job_id))
-        await _move(session, row, used_usd=0, used_edits=0)
-        session.add(_entry(row, LedgerKind.RELEASE, row.amount_micros, row.edits))
-        return _settlement(row, charged=0, released=row.amount_micros, changed=True)
+        return await release_in(session, job_id=job_id)
+
+
+async def release_in(session: AsyncSession, *, job_id: str) -> Settlement:
+    """``release`` inside the caller's transaction."""
+    row = await _settle(session, job_id, ReservationStatus.RELEASED)
+    if row is None:
+        return await _repeated(session, await _require_reservation(session, job_id))
+    await _move(session, row, used_usd=0, used_edits=0)
+    session.add(_entry(row, LedgerKind.RELEASE, row.amount_micros, row.edits))
+    return _settlement(row, charged=0, released=row.amount_micros, changed=True)
 
 
 async def _active_tier(session: AsyncSession, user_id: str, tiers: Tiers) -> Tier:

@@ -5,7 +5,7 @@ The default database is a SQLite file in the data directory (``sqlite+aiosqlite`
 ``upgrade_to_head(url)`` once at start-up, then open sessions from ``create_session_factory``.
 """
 
-from editstudio.db.engine import create_engine_for, create_session_factory
+from editstudio.db.engine import create_engine_for, create_session_factory, reading
 from editstudio.db.migrate import current_revision, head_revision, upgrade_to_head
 from editstudio.db.models import (
     ApiToken,
@@ -47,5 +47,6 @@ __all__ = [
     "default_database_url",
     "head_revision",
     "normalize_url",
+    "reading",
     "upgrade_to_head",
 ]

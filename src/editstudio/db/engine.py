@@ -5,16 +5,19 @@ SQLite settings, and why:
 - ``journal_mode=WAL``: readers do not block the writer, nor the writer readers.
 - ``busy_timeout``: a writer that finds the lock taken waits instead of failing at once with
   "database is locked".
-- ``BEGIN IMMEDIATE`` for every transaction: the write lock is taken up front. A deferred
-  transaction that reads and then writes can be refused when it tries to upgrade its lock, and
-  SQLite does not wait in that case whatever the busy timeout; taking the lock first turns that
-  failure into an ordinary wait. The cost is that transactions on one file run one at a time,
-  which is what a single-file database does anyway.
+- ``BEGIN IMMEDIATE`` for every transaction that may write: the write lock is taken up front. A
+  deferred transaction that reads and then writes can be refused when it tries to upgrade its
+  lock, and SQLite does not wait in that case whatever the busy timeout; taking the lock first
+  turns that failure into an ordinary wait. Sessions opened with ``reading()`` only read, so they
+  begin deferred: in WAL mode they run beside the writer instead of queueing for its lock (the
+  job-status and event readers are most of a busy server's transactions).
 - ``foreign_keys=ON``: SQLite ignores foreign keys unless asked, per connection.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,8 @@ from sqlalchemy.pool import StaticPool
 from editstudio.db.url import normalize_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option marking a read-only session; other backends ignore it.
+READ_ONLY = "editstudio_read_only"
 
 
 def create_engine_for(url: str | URL, *, echo: bool = False) -> AsyncEngine:
@@ -43,6 +48,15 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+@asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reads only (writing through it is a bug): on SQLite its transaction begins
+    deferred, so it does not wait for, nor hold up, the write lock."""
+    async with sessions() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        yield session
+
+
 def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
@@ -54,7 +68,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
-    event.listen(engine.sync_engine, "begin", _begin_immediate)
+    event.listen(engine.sync_engine, "begin", _begin)
     return engine
 
 
@@ -72,5 +86,6 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(connection: Connection) -> None:
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from editstudio.db import reading
 from editstudio.db.models import JobEvent
 from editstudio.jobs.records import JobEventRecord, JobEventType
 
-_APPEND_TRIES = 5
+APPEND_TRIES = 5  # writers racing for one job's next seq on PostgreSQL
 
 
 class EventHub:
@@ -80,12 +81,12 @@ async def append_event(
     Two writers (a worker's progress and a cancel from the API process) can pick the same ``seq``
     on PostgreSQL; the primary key refuses the second, which simply tries the next number.
     """
-    for attempt in range(_APPEND_TRIES):
+    for attempt in range(APPEND_TRIES):
         try:
             async with sessions() as session, session.begin():
                 event = await add_event(session, job_id, type_, data)
         except IntegrityError:
-            if attempt == _APPEND_TRIES - 1:
+            if attempt == APPEND_TRIES - 1:
                 raise
             continue
         hub.publish(job_id)
@@ -113,7 +114,7 @@ async def stream_events(
     try:
         last = after_seq
         while True:
-            async with sessions() as session:
+            async with reading(sessions) as session:
                 batch = await read_events(session, job_id, last)
             for event in batch:
                 yield event

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from editstudio.accounts import release
 from editstudio.core.jobs import TERMINAL_STATES, JobState
+from editstudio.db import reading
 from editstudio.db.models import BudgetReservation, Job, JobEvent, ReservationStatus
 from editstudio.db.types import utcnow
 from editstudio.jobs.events import EventHub, append_event
@@ -59,7 +60,7 @@ async def finalize_unsettled(sessions: async_sessionmaker[AsyncSession], finishe
         BudgetReservation.job_id == Job.id, BudgetReservation.status == ReservationStatus.HELD
     )
     announced = exists().where(JobEvent.job_id == Job.id, JobEvent.type.in_(_TERMINAL_EVENT_TYPES))
-    async with sessions() as session:
+    async with reading(sessions) as session:
         job_ids = list(
             await session.scalars(
                 select(Job.id).where(Job.state.in_(terminal), held | ~announced).limit(_BATCH)

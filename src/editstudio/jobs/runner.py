@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from editstudio.accounts import usd_to_micros
@@ -38,12 +38,14 @@ from editstudio.core.jobs import JobState
 from editstudio.core.provider import EditProvider, Progress
 from editstudio.core.remote import RemoteHandle, ResumableProvider
 from editstudio.core.request import EditRequest, EditResult
+from editstudio.db import reading
 from editstudio.db.models import Job
 from editstudio.db.types import utcnow
 from editstudio.jobs.assets import ensure_asset
 from editstudio.jobs.codec import FALLBACK_KEY, StoredImages, asset_ids, decode_request
 from editstudio.jobs.config import JobServiceConfig
-from editstudio.jobs.events import EventHub, append_event
+from editstudio.jobs.events import APPEND_TRIES as _APPEND_TRIES
+from editstudio.jobs.events import EventHub, add_event, append_event
 from editstudio.jobs.ports import BlobStore, ProviderResolver
 from editstudio.jobs.records import JobEventType
 from editstudio.jobs.retry import RetryPolicy, compute_backoff
@@ -110,7 +112,7 @@ class JobRunner:
             await heartbeat
 
     async def _run(self, lease: _Lease) -> None:
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             job = await session.get(Job, lease.job_id)
         if job is None:
             return
@@ -214,22 +216,31 @@ class JobRunner:
         return await provider.collect(request, handle, model=model, progress=progress)
 
     async def _begin_attempt(self, lease: _Lease, runtime: dict[str, Any]) -> None:
-        async with self._sessions() as session, session.begin():
-            attempts = await session.scalar(
-                _owned(lease)
-                .values(attempts=Job.attempts + 1, provider_state=dict(runtime), updated_at=utcnow())
-                .returning(Job.attempts)
-            )
-        if attempts is None:
-            raise LeaseLost(lease.job_id)
-        lease.token = attempts
+        """Count the attempt and record its event in one transaction."""
         data = {
-            "n": attempts,
             "model": runtime["model"],
             "provider": runtime["provider"],
             "resumed": runtime.get("handle") is not None,
         }
-        await append_event(self._sessions, self._hub, lease.job_id, JobEventType.ATTEMPT, data)
+        for attempt in range(_APPEND_TRIES):
+            try:
+                async with self._sessions() as session, session.begin():
+                    attempts = await session.scalar(
+                        _owned(lease)
+                        .values(attempts=Job.attempts + 1, provider_state=dict(runtime), updated_at=utcnow())
+                        .returning(Job.attempts)
+                    )
+                    if attempts is None:
+                        raise LeaseLost(lease.job_id)
+                    await add_event(session, lease.job_id, JobEventType.ATTEMPT, {"n": attempts, **data})
+            except IntegrityError:
+                # Another writer took the event's seq (PostgreSQL); nothing was kept, so try again.
+                if attempt == _APPEND_TRIES - 1:
+                    raise
+                continue
+            lease.token = attempts
+            self._hub.publish(lease.job_id)
+            return
 
     async def _save_runtime(
         self, lease: _Lease, runtime: dict[str, Any], *, provider_request_id: str

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,11 +46,13 @@ def pick_user(
 
 @dataclass(frozen=True)
 class Claim:
-    """A job this worker now owns; ``attempts`` is its value at claim time."""
+    """A job this worker now owns; ``attempts`` is its value at claim time. ``more`` says other
+    queued work was eligible at the time, for another idle worker to claim."""
 
     job_id: str
     user_id: str
     attempts: int
+    more: bool = False
 
 
 class Scheduler:
@@ -68,22 +70,31 @@ class Scheduler:
         async with self._lock:
             for _ in range(_CLAIM_TRIES):
                 async with self._sessions() as session, session.begin():
-                    user = await self._next_user(session)
+                    queued, running = await self._counts(session)
+                    user = pick_user(queued, running, limit=self._limit, last_user=self._last_user)
                     if user is None:
                         return None
                     claim = await self._claim_oldest(session, user)
                 if claim is not None:
                     self._last_user = user
-                    return claim
+                    queued[user] -= 1
+                    running[user] = running.get(user, 0) + 1
+                    more = any(n > 0 and running.get(u, 0) < self._limit for u, n in queued.items())
+                    return replace(claim, more=more)
             return None
 
-    async def _next_user(self, session: AsyncSession) -> str | None:
-        waiting = await session.scalars(select(Job.user_id).where(Job.state == JobState.QUEUED).distinct())
-        counts = await session.execute(
-            select(Job.user_id, func.count()).where(Job.state == JobState.RUNNING).group_by(Job.user_id)
+    async def _counts(self, session: AsyncSession) -> tuple[dict[str, int], dict[str, int]]:
+        """Queued and running jobs per user."""
+        rows = await session.execute(
+            select(Job.user_id, Job.state, func.count())
+            .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+            .group_by(Job.user_id, Job.state)
         )
-        running = {user: int(count) for user, count in counts}
-        return pick_user(list(waiting), running, limit=self._limit, last_user=self._last_user)
+        queued: dict[str, int] = {}
+        running: dict[str, int] = {}
+        for user, state, count in rows:
+            (queued if JobState(state) is JobState.QUEUED else running)[user] = int(count)
+        return queued, running
 
     async def _claim_oldest(self, session: AsyncSession, user_id: str) -> Claim | None:
         job_id = await session.scalar(

@@ -30,12 +30,14 @@ from editstudio.accounts import Tiers, load_tiers, release, reserve
 from editstudio.core.errors import InvalidRequest, JobConflict, JobNotFound
 from editstudio.core.jobs import JobState
 from editstudio.core.request import EditRequest
+from editstudio.db import reading
 from editstudio.db.models import Job
 from editstudio.db.types import utcnow
 from editstudio.imaging import ImageInfo, probe_image
 from editstudio.jobs.assets import ensure_asset
 from editstudio.jobs.codec import StoredImages, encode_params, fallback_models, fingerprint
 from editstudio.jobs.config import JobServiceConfig
+from editstudio.jobs.doorbell import Doorbell
 from editstudio.jobs.events import EventHub, add_event, stream_events
 from editstudio.jobs.ports import BlobStore, ProviderResolver
 from editstudio.jobs.records import (
@@ -125,7 +127,7 @@ class JobService:
             resolve=self._resolve,
             config=self.config,
         )
-        self._wake = asyncio.Event()
+        self._bell = Doorbell(self.config.workers)
         self._stopping = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -269,11 +271,11 @@ class JobService:
             )
             record = JobRecord.from_row(row)
         self._hub.publish(job_id)
-        self._wake.set()
+        self._bell.ring()
         return record
 
     async def _by_key(self, user_id: str, key: str, print_: str) -> JobRecord | None:
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             row = await session.scalar(select(Job).where(Job.user_id == user_id, Job.idempotency_key == key))
         if row is None:
             return None
@@ -294,7 +296,7 @@ class JobService:
 
     async def get(self, *, user_id: str, job_id: str) -> JobRecord:
         """The job, if ``user_id`` owns it; ``JobNotFound`` otherwise."""
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             return JobRecord.from_row(await _owned_job(session, user_id, job_id))
 
     async def list(
@@ -311,7 +313,7 @@ class JobService:
                 f"offset must be >= 0 and limit between 1 and {MAX_PAGE_SIZE}", field="limit"
             )
         conditions = [Job.user_id == user_id, *_conditions(filters or JobFilter())]
-        async with self._sessions() as session:
+        async with reading(self._sessions) as session:
             total = await session.scalar(select(func.count()).select_from(Job).where(*conditions))
             rows = await session.scalars(
                 select(Job)
@@ -325,25 +327,29 @@ class JobService:
     async def wait(self, *, user_id: str, job_id: str, timeout_s: float) -> JobRecord:
         """The job once it is terminal (settled and announced), or as it stands after ``timeout_s``."""
         record = await self.get(user_id=user_id, job_id=job_id)
-        if timeout_s > 0:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout_s):
-                    async for _event in self.events(user_id=user_id, job_id=job_id):
-                        pass
-        return await self.get(user_id=user_id, job_id=job_id) if timeout_s > 0 else record
+        if timeout_s <= 0:
+            return record
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                async for _event in self._stream(job_id):
+                    pass
+        return await self.get(user_id=user_id, job_id=job_id)
 
     async def events(self, *, user_id: str, job_id: str, after_seq: int = 0) -> AsyncIterator[JobEventRecord]:
         """The job's events after ``after_seq``: the stored ones, then live ones, ending with the
         terminal event (``succeeded``, ``failed`` or ``cancelled``)."""
         await self.get(user_id=user_id, job_id=job_id)
-        async for event in stream_events(
+        async for event in self._stream(job_id, after_seq):
+            yield event
+
+    def _stream(self, job_id: str, after_seq: int = 0) -> AsyncIterator[JobEventRecord]:
+        return stream_events(
             self._sessions,
             self._hub,
             job_id,
             after_seq=after_seq,
             poll_interval_s=self.config.poll_interval_s,
-        ):
-            yield event
+        )
 
     async def result_asset(self, *, user_id: str, job_id: str) -> tuple[str, bytes]:
         """The output's asset id and bytes; ``JobConflict`` until the job has succeeded."""
@@ -379,7 +385,7 @@ class JobService:
         if task is not None:
             task.cancel()
         await self._finisher.finalize(job_id)
-        self._wake.set()
+        # No ring: the worker whose job this was claims again as soon as its task ends.
         return await self.get(user_id=user_id, job_id=job_id)
 
     # ------------------------------------------------------------------ workers
@@ -408,7 +414,7 @@ class JobService:
         database call (a cancelled aiosqlite call leaves a connection closing after the loop has
         gone); only the jobs in flight, which wait on their providers, are cancelled."""
         self._stopping.set()
-        self._wake.set()
+        self._bell.ring_all()
         if self._dispatcher is not None:
             self._dispatcher.stop()
         running = list(self._running)
@@ -444,7 +450,7 @@ class JobService:
         await finalize_unsettled(self._sessions, self._finisher)
         await release_orphans(self._sessions)
         if requeued:
-            self._wake.set()
+            self._bell.ring_all()
         return requeued
 
     async def _work(self) -> None:
@@ -459,12 +465,13 @@ class JobService:
                 self._abandoned.append(claim.job_id)  # stop() puts it back or leaves it to expire
                 return
             if claim is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
-                self._wake.clear()
+                await self._bell.wait(self.config.poll_interval_s)
                 continue
+            if claim.more:
+                self._bell.ring()  # eligible work is left: pass it to an idle worker
+            # When this job ends, this worker claims again at once; the slot it frees (the
+            # user's next job may now be eligible) needs no ring.
             await self._run_claim(claim)
-            self._wake.set()  # a slot freed up: the user's next job may now be eligible
 
     async def _run_claim(self, claim: Claim) -> None:
         task = asyncio.create_task(self._runner.run(claim), name=f"editstudio-job-{claim.job_id}")

@@ -1,14 +1,16 @@
 """Ending a job: settle its reservation and write its terminal event, exactly once.
 
 A job becomes terminal by one conditional UPDATE of its state (the runner's "succeeded/failed",
-or a cancel); whoever wins that UPDATE calls ``Finisher.finalize``. Finalising is idempotent and
-ordered so a crash at any point is repaired by running it again (recovery does):
+or a cancel); whoever wins that UPDATE calls ``Finisher.finalize``. Finalising is idempotent, so a
+crash before it is repaired by running it again (recovery does). In one transaction it
 
-1. capture the actual cost (succeeded) or release the reservation (failed, cancelled);
-2. append the terminal event, if the job has none yet, and wake its readers; in the same
-   transaction, record the completion webhook it owes (``webhooks.enqueue_delivery``), so the
-   job can never end without its webhook on record, nor record it twice;
-3. wake the webhook delivery loop, which sends it (and keeps retrying it across restarts).
+1. captures the actual cost (succeeded) or releases the reservation (failed, cancelled);
+2. appends the terminal event, if the job has none yet;
+3. records the completion webhook the job owes (``webhooks.enqueue_delivery``),
+
+so a job is never settled without being announced, nor announced without its webhook on record;
+then it wakes the job's readers and the webhook delivery loop, which sends it (and keeps retrying
+it across restarts).
 
 Readers wait for the terminal event, so when they see it the money is already settled.
 """
@@ -23,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from editstudio.accounts import capture, micros_to_usd, release
+from editstudio.accounts import capture_in, micros_to_usd, release_in
 from editstudio.core.jobs import JobState
 from editstudio.db.models import Job, JobEvent
 from editstudio.jobs.events import EventHub, add_event
@@ -88,49 +90,48 @@ class Finisher:
 
     async def finalize(self, job_id: str) -> None:
         """Settle and announce a terminal job; a no-op for a job that is not terminal."""
-        async with self._sessions() as session:
-            job = await session.get(Job, job_id)
-        if job is None or not JobState(job.state).is_terminal:
-            return
-        state = JobState(job.state)
-        # A fresh session: the accounts functions each open their own transaction.
-        async with self._sessions() as session:
-            if state is JobState.SUCCEEDED:
-                await capture(session=session, job_id=job_id, actual_usd=micros_to_usd(job.cost_micros or 0))
-            else:
-                await release(session=session, job_id=job_id)
-        appended = await self._append_terminal_event(job_id, state)
+        appended: JobRecord | None = None
+        for attempt in range(_TRIES):
+            try:
+                async with self._sessions() as session, session.begin():
+                    job = await session.get(Job, job_id)
+                    if job is None or not JobState(job.state).is_terminal:
+                        return
+                    await self._settle(session, job)
+                    appended = await self._announce(session, job)
+                break
+            except IntegrityError:
+                # Another writer took the event's seq (PostgreSQL); nothing was kept, so try again.
+                if attempt == _TRIES - 1:
+                    raise
         self._hub.publish(job_id)
         if appended is not None and appended.webhook_url is not None and self._wake_webhooks is not None:
             self._wake_webhooks()
 
-    async def _append_terminal_event(self, job_id: str, state: JobState) -> JobRecord | None:
+    @staticmethod
+    async def _settle(session: AsyncSession, job: Job) -> None:
+        if JobState(job.state) is JobState.SUCCEEDED:
+            await capture_in(session, job_id=job.id, actual_usd=micros_to_usd(job.cost_micros or 0))
+        else:
+            await release_in(session, job_id=job.id)
+
+    @staticmethod
+    async def _announce(session: AsyncSession, job: Job) -> JobRecord | None:
         """The job's record if this call wrote the terminal event, None if one was there."""
-        for attempt in range(_TRIES):
-            try:
-                async with self._sessions() as session, session.begin():
-                    done = await session.scalar(
-                        select(JobEvent.seq)
-                        .where(JobEvent.job_id == job_id, JobEvent.type.in_(_TERMINAL_TYPES))
-                        .limit(1)
-                    )
-                    if done is not None:
-                        return None
-                    job = await session.get(Job, job_id)
-                    assert job is not None
-                    event_type = _TERMINAL_EVENT[state]
-                    await add_event(session, job_id, event_type, terminal_event_data(job))
-                    record = JobRecord.from_row(job)
-                    if record.webhook_url is not None:
-                        enqueue_delivery(
-                            session,
-                            job_id=job_id,
-                            event=event_type.value,
-                            url=record.webhook_url,
-                            payload=webhook_payload(record, event_type),
-                        )
-                    return record
-            except IntegrityError:
-                if attempt == _TRIES - 1:
-                    raise
-        return None  # pragma: no cover
+        done = await session.scalar(
+            select(JobEvent.seq).where(JobEvent.job_id == job.id, JobEvent.type.in_(_TERMINAL_TYPES)).limit(1)
+        )
+        if done is not None:
+            return None
+        event_type = _TERMINAL_EVENT[JobState(job.state)]
+        await add_event(session, job.id, event_type, terminal_event_data(job))
+        record = JobRecord.from_row(job)
+        if record.webhook_url is not None:
+            enqueue_delivery(
+                session,
+                job_id=job.id,
+                event=event_type.value,
+                url=record.webhook_url,
+                payload=webhook_payload(record, event_type),
+            )
+        return record
