@@ -17,7 +17,7 @@ from editstudio.core.jobs import JobState
 from editstudio.core.provider import ProgressCallback
 from editstudio.core.request import EditRequest, EditResult
 from editstudio.db.models import Job
-from editstudio.jobs.tasks import cancel_and_wait
+from editstudio.jobs.tasks import cancel_and_wait, uninterrupted
 
 
 @dataclass
@@ -86,3 +86,19 @@ async def test_cancel_and_wait_returns_when_only_the_task_was_cancelled() -> Non
     await asyncio.sleep(0)
     await cancel_and_wait(inner)
     assert inner.cancelled()
+
+
+async def test_an_uninterrupted_step_finishes_before_the_cancel_is_passed_on() -> None:
+    finished: list[str] = []
+
+    async def transaction() -> str:
+        await asyncio.sleep(0.05)
+        finished.append("committed")
+        return "done"
+
+    caller = asyncio.create_task(uninterrupted(transaction()))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    await asyncio.wait([caller], timeout=5)
+    assert caller.cancelled()
+    assert finished == ["committed"]  # the step ran to its end before the caller ended

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -21,26 +22,49 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from editstudio.db import reading
 from editstudio.db.models import JobEvent
 from editstudio.jobs.records import JobEventRecord, JobEventType
+from editstudio.jobs.tasks import uninterrupted
 
 APPEND_TRIES = 5  # writers racing for one job's next seq on PostgreSQL
+_POLL_BATCH = 500  # job ids per poller query, well under every backend's bound-parameter limit
+# A reader's fallback wake-up while the poller watches its job: only a safety net.
+_POLLED_TIMEOUT_S = 10.0
+
+logger = logging.getLogger("editstudio.jobs")
 
 
 class EventHub:
-    """Wakes the readers of a job when a new event for it is committed in this process."""
+    """Wakes the readers of a job when it has news.
 
-    def __init__(self) -> None:
+    News committed in this process is published at once. News from other processes (a worker
+    elsewhere, a cancel through another API node) is found by one poller task per process: while
+    anyone is waiting, it asks for the latest ``seq`` of every watched job in one query each
+    ``poll_interval_s`` and wakes the readers of the jobs that moved, instead of every reader
+    re-reading its own events on that interval (two queries a second at 200 waiters, not 400).
+    Without a session factory there is no poller and readers fall back to their own interval.
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession] | None = None, *, poll_interval_s: float = 0.5
+    ) -> None:
+        self._sessions = sessions
+        self._interval = poll_interval_s
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._seen: dict[str, int] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
 
     def publish(self, job_id: str) -> None:
         for waiter in self._waiters.get(job_id, ()):
             waiter.set()
 
-    @staticmethod
-    async def wait(waiter: asyncio.Event, timeout_s: float) -> None:
-        """Return when the waiter's job has news or after ``timeout_s``, whichever comes first.
+    async def wait(self, waiter: asyncio.Event, timeout_s: float) -> None:
+        """Return when the waiter's job has news or after ``timeout_s``, whichever comes first
+        (much later while the poller watches the job for other processes' news).
 
         Cleared before the caller re-reads, so news committed during that read is not lost.
         """
+        if self._polling:
+            timeout_s = max(timeout_s, _POLLED_TIMEOUT_S)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter.wait(), timeout_s)
         waiter.clear()
@@ -48,6 +72,8 @@ class EventHub:
     def subscribe(self, job_id: str) -> asyncio.Event:
         waiter = asyncio.Event()
         self._waiters[job_id].add(waiter)
+        if self._sessions is not None and not self._closed.is_set() and not self._polling:
+            self._poller = asyncio.create_task(self._poll(self._sessions), name="editstudio-event-poller")
         return waiter
 
     def unsubscribe(self, job_id: str, waiter: asyncio.Event) -> None:
@@ -56,6 +82,54 @@ class EventHub:
             waiters.discard(waiter)
             if not waiters:
                 del self._waiters[job_id]
+                self._seen.pop(job_id, None)
+
+    def open(self) -> None:
+        """Let a poller start again after ``close()`` (a service restarted in the same process)."""
+        self._closed.clear()
+
+    async def close(self) -> None:
+        """Stop the poller at its next turn (never in the middle of its query); readers still
+        waiting fall back to their own interval."""
+        self._closed.set()
+        if self._poller is not None:
+            await self._poller
+            self._poller = None
+
+    @property
+    def _polling(self) -> bool:
+        return self._poller is not None and not self._poller.done()
+
+    async def _poll(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        while self._waiters and not self._closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self._interval)
+            watched = list(self._waiters)
+            if self._closed.is_set() or not watched:
+                return
+            try:
+                latest = await _latest_seqs(sessions, watched)
+            except Exception:
+                # A busy or briefly unreachable database: readers keep their fallback interval.
+                logger.warning("polling job events failed; retrying", exc_info=True)
+                continue
+            for job_id, seq in latest.items():
+                if seq != self._seen.get(job_id):
+                    self._seen[job_id] = seq
+                    self.publish(job_id)
+
+
+async def _latest_seqs(sessions: async_sessionmaker[AsyncSession], job_ids: list[str]) -> dict[str, int]:
+    latest: dict[str, int] = {}
+    async with reading(sessions) as session:
+        for start in range(0, len(job_ids), _POLL_BATCH):
+            rows = await session.execute(
+                select(JobEvent.job_id, func.max(JobEvent.seq))
+                .where(JobEvent.job_id.in_(job_ids[start : start + _POLL_BATCH]))
+                .group_by(JobEvent.job_id)
+            )
+            latest.update({job_id: int(seq) for job_id, seq in rows})
+    return latest
 
 
 async def add_event(
@@ -101,6 +175,13 @@ async def read_events(session: AsyncSession, job_id: str, after_seq: int) -> lis
     return [JobEventRecord.from_row(row) for row in rows]
 
 
+async def _read_after(
+    sessions: async_sessionmaker[AsyncSession], job_id: str, after_seq: int
+) -> list[JobEventRecord]:
+    async with reading(sessions) as session:
+        return await read_events(session, job_id, after_seq)
+
+
 async def stream_events(
     sessions: async_sessionmaker[AsyncSession],
     hub: EventHub,
@@ -114,8 +195,7 @@ async def stream_events(
     try:
         last = after_seq
         while True:
-            async with reading(sessions) as session:
-                batch = await read_events(session, job_id, last)
+            batch = await uninterrupted(_read_after(sessions, job_id, last))
             for event in batch:
                 yield event
                 last = event.seq

@@ -51,7 +51,7 @@ from editstudio.jobs.records import JobEventType
 from editstudio.jobs.retry import RetryPolicy, compute_backoff
 from editstudio.jobs.scheduler import Claim
 from editstudio.jobs.settlement import Finisher
-from editstudio.jobs.tasks import cancel_and_wait
+from editstudio.jobs.tasks import cancel_and_wait, uninterrupted
 
 __all__ = ["JobRunner", "RetryPolicy", "compute_backoff"]
 
@@ -112,22 +112,28 @@ class JobRunner:
             await heartbeat
 
     async def _run(self, lease: _Lease) -> None:
-        async with reading(self._sessions) as session:
-            job = await session.get(Job, lease.job_id)
+        job = await uninterrupted(self._load_job(lease.job_id))
         if job is None:
             return
         try:
             request = await self._load_request(job.params)
             result, runtime = await self._attempt_plan(job, request, lease)
         except EditStudioError as error:
-            await self._fail(lease, error.code, error.message)
+            await uninterrupted(self._fail(lease, error.code, error.message))
         except (LeaseLost, asyncio.CancelledError):
             raise
         except Exception as error:
             logger.exception("job %s crashed", lease.job_id)
-            await self._fail(lease, INTERNAL_ERROR_CODE, f"internal error: {type(error).__name__}")
+            await uninterrupted(
+                self._fail(lease, INTERNAL_ERROR_CODE, f"internal error: {type(error).__name__}")
+            )
         else:
-            await self._succeed(job, result, runtime, lease)
+            # A finished (and paid for) result is recorded even if a cancel lands meanwhile.
+            await uninterrupted(self._succeed(job, result, runtime, lease))
+
+    async def _load_job(self, job_id: str) -> Job | None:
+        async with reading(self._sessions) as session:
+            return await session.get(Job, job_id)
 
     async def _load_request(self, params: Mapping[str, Any]) -> EditRequest:
         ids = asset_ids(params)
@@ -165,7 +171,7 @@ class JobRunner:
             while tries < policy.max_attempts:
                 tries += 1
                 runtime.update(plan_index=index, tries=tries, model=model, provider=provider.name)
-                await self._begin_attempt(lease, runtime)
+                await uninterrupted(self._begin_attempt(lease, runtime))
                 try:
                     return await self._call(provider, request, model, runtime, lease), runtime
                 except EditStudioError as error:
@@ -186,7 +192,9 @@ class JobRunner:
         runtime: dict[str, Any],
         lease: _Lease,
     ) -> EditResult:
-        pump = ProgressPump(lambda p: self._progress(lease, p), self._config.progress_min_interval_s)
+        pump = ProgressPump(
+            lambda p: uninterrupted(self._progress(lease, p)), self._config.progress_min_interval_s
+        )
         pumping = asyncio.create_task(pump.run())
         try:
             result = await self._call_provider(provider, request, model, runtime, lease, pump.callback)
@@ -210,7 +218,7 @@ class JobRunner:
         if stored is None:
             handle = await provider.submit(request, model=model)
             runtime["handle"] = handle.to_dict()
-            await self._save_runtime(lease, runtime, provider_request_id=handle.remote_id)
+            await uninterrupted(self._save_runtime(lease, runtime, provider_request_id=handle.remote_id))
         else:
             handle = RemoteHandle.from_dict(stored)
         return await provider.collect(request, handle, model=model, progress=progress)
@@ -308,6 +316,14 @@ class JobRunner:
             raise LeaseLost(lease.job_id)
         await self._finisher.finalize(lease.job_id)
 
+    async def _beat(self, lease: _Lease) -> str | None:
+        """Refresh the lease; None when the job is no longer ours."""
+        async with self._sessions() as session, session.begin():
+            alive: str | None = await session.scalar(
+                _owned(lease).values(updated_at=utcnow()).returning(Job.id)
+            )
+            return alive
+
     async def _heartbeat(self, lease: _Lease, work: asyncio.Task[Any]) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -315,8 +331,7 @@ class JobRunner:
             if lease.ended.is_set():
                 return
             try:
-                async with self._sessions() as session, session.begin():
-                    alive = await session.scalar(_owned(lease).values(updated_at=utcnow()).returning(Job.id))
+                alive = await uninterrupted(self._beat(lease))
             except OperationalError:
                 # A busy or briefly unreachable database: the lease outlasts three beats, so a
                 # missed one is retried at the next beat instead of crashing the job's worker.

@@ -114,7 +114,7 @@ class JobService:
                 poll_interval_s=self.config.poll_interval_s,
             )
         )
-        self._hub = EventHub()
+        self._hub = EventHub(session_factory, poll_interval_s=self.config.poll_interval_s)
         self._finisher = Finisher(
             session_factory, self._hub, None if self._dispatcher is None else self._dispatcher.wake
         )
@@ -396,6 +396,7 @@ class JobService:
         if self._workers:
             return
         self._stopping.clear()
+        self._hub.open()
         await self.recover()
         self._workers = [
             asyncio.create_task(self._work(), name=f"editstudio-job-worker-{i}")
@@ -436,6 +437,7 @@ class JobService:
                     .where(Job.id.in_(running), Job.state == JobState.RUNNING)
                     .values(state=JobState.QUEUED, updated_at=utcnow())
                 )
+        await self._hub.close()
         if self.webhooks is not None:
             await self.webhooks.aclose()
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
@@ -20,3 +23,20 @@ async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
+
+
+async def uninterrupted(step: Awaitable[T]) -> T:
+    """Run ``step`` (one database transaction) to its end even if the caller is cancelled
+    meanwhile, then pass the cancel on.
+
+    A cancel landing inside an aiosqlite call makes SQLAlchemy close that connection in a
+    background task, possibly still holding SQLite's write lock and outliving the event loop. Job
+    tasks are cancelled routinely (a user's cancel, a lost lease, a stopping worker), so their
+    transactions wait for the few milliseconds it takes to commit or roll back instead.
+    """
+    task = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
