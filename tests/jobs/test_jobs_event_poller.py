@@ -49,7 +49,7 @@ async def test_event_queries_do_not_grow_with_the_number_of_readers(
             queries.append(statement)
 
     readers = [asyncio.create_task(service.wait(user_id=user, job_id=job.id, timeout_s=30)) for job in jobs]
-    await asyncio.sleep(0.2)  # each reader has done its first read and waits
+    await asyncio.sleep(0.5)  # each reader has done its first read and waits
     event.listen(engine, "before_cursor_execute", count)
     try:
         await asyncio.sleep(1.0)  # 20 poll intervals with nothing happening
@@ -59,5 +59,9 @@ async def test_event_queries_do_not_grow_with_the_number_of_readers(
         reader.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
 
-    # One query per interval for all 30 readers (about 20), not one per reader per interval (600).
-    assert 5 <= len(queries) <= 40, len(queries)
+    # One query per interval for all 30 readers (about 20). Each reader reads its own events at
+    # most twice (a late first read on a loaded machine, and the wake when the poller first sees
+    # its job): not once per interval (600 reads).
+    polls = [q for q in queries if "max(" in q]
+    assert 1 <= len(polls) <= 25, len(polls)
+    assert len(queries) - len(polls) <= 2 * len(jobs), len(queries)
