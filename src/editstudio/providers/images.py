@@ -81,6 +81,7 @@ class PreparedInputs:
     canvas: tuple[int, int] | None = None  # the output size to ask for (outpaint), else the image's
     placement: tuple[int, int] | None = None  # the image's top-left corner on the canvas
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    background: Blob | None = None  # ``separate_background``: the background image, fitted on its own
 
     @property
     def sent_size(self) -> tuple[int, int]:
@@ -97,8 +98,15 @@ class PreparedInputs:
         return CompositeInputs(self.original, self.composite_mask)
 
 
-def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) -> PreparedInputs:
-    """Decode, validate and fit every input image to ``model.limits``; convert the mask."""
+def prepare_inputs(
+    request: EditRequest, model: ModelSpec, limits: ImageLimits, *, separate_background: bool = False
+) -> PreparedInputs:
+    """Decode, validate and fit every input image to ``model.limits``; convert the mask.
+
+    The background image of a replace-background request normally leads the reference images;
+    with ``separate_background`` (a provider with a field of its own for it, like Stability's
+    ``background_reference``) it is fitted on its own and returned as ``background``.
+    """
     decoded = decode_image(request.image, limits)
     original = decoded.image
     size = original.size
@@ -114,7 +122,12 @@ def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) 
             if mask_blob is not None
             else f"composited into the original (feather {DEFAULT_FEATHER_PX} px)"
         )
-    references, ref_meta = _prepare_references(request, model, limits)
+    background = None
+    if separate_background and request.background_image is not None:
+        background = _prepare_image(request.background_image, model, limits, what="background image")
+    references, ref_meta = _prepare_references(
+        request, model, limits, with_background=not separate_background
+    )
     metadata.update(ref_meta)
     canvas, placement = (
         _canvas(request, fitted.size, scale, model.limits) if request.has_expand else (None, None)
@@ -129,6 +142,7 @@ def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) 
         canvas=canvas,
         placement=placement,
         metadata=metadata,
+        background=background,
     )
 
 
@@ -223,10 +237,10 @@ def _prepare_mask(
 
 
 def _prepare_references(
-    request: EditRequest, model: ModelSpec, limits: ImageLimits
+    request: EditRequest, model: ModelSpec, limits: ImageLimits, *, with_background: bool = True
 ) -> tuple[tuple[Blob, ...], dict[str, Any]]:
     images = list(request.reference_images)
-    if request.background_image is not None:
+    if with_background and request.background_image is not None:
         images.insert(0, request.background_image)
     if not images:
         return (), {}
@@ -239,12 +253,15 @@ def _prepare_references(
             else f"{model.id} has no images array for reference images"
         )
         meta["dropped"] = {"reference_images": f"{len(images) - room} of {len(images)} not sent: {why}"}
-    blobs = []
-    for data in images[:room]:
-        decoded = decode_image(data, limits, what="reference image")
-        fitted, _ = _fit(decoded.image, model.limits)
-        blobs.append(_as_blob(data, decoded.source_format, decoded.image, fitted))
+    blobs = [_prepare_image(data, model, limits, what="reference image") for data in images[:room]]
     return tuple(blobs), meta
+
+
+def _prepare_image(data: bytes, model: ModelSpec, limits: ImageLimits, *, what: str) -> Blob:
+    """A secondary image (reference, background) decoded and fitted to the model on its own."""
+    decoded = decode_image(data, limits, what=what)
+    fitted, _ = _fit(decoded.image, model.limits)
+    return _as_blob(data, decoded.source_format, decoded.image, fitted)
 
 
 # ---------------------------------------------------------------- finishing the output
