@@ -516,9 +516,7 @@ def _should_retry(error: EditStudioError, idempotent: bool) -> bool:
     return idempotent or not error.details.get("maybe_started", False)
 
 
-def _gave_up(
-    error: _E, attempts: int, *, deadline_s: float | None = None
-) -> _E:
+def _gave_up(error: _E, attempts: int, *, deadline_s: float | None = None) -> _E:
     """Say how many tries it took before the error is raised."""
     if attempts > 1:
         error.message = f"{error.message}; gave up after {attempts} attempts"
