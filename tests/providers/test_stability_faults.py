@@ -171,16 +171,28 @@ async def test_400_and_422_are_the_callers_error_with_stabilitys_messages(
     assert isinstance(caught.value.details["request_id"], str)  # Stability's error id, for support
 
 
-async def test_a_body_over_10_mib_gets_413_and_request_too_large(stub: StabilityStub) -> None:
-    noise = np.random.default_rng(1).integers(0, 256, (2000, 2000, 3), dtype=np.uint8)  # ~12 MB as PNG
-    request = EditRequest(operation="remove_background", image=png(noise))
+async def test_413_is_request_too_large(stub: StabilityStub) -> None:
+    stub.state.add_fault("edit", Fault(413, ("Your request was larger than 10MiB.",), "payload_too_large"))
+
+    with pytest.raises(ImageTooLarge, match="10 MiB") as caught:
+        await erase(stub)
+
+    assert caught.value.http_status == 413 and len(stub.state.posts) == 1
+
+
+async def test_an_input_over_10_mib_is_re_encoded_to_fit_instead_of_getting_413(stub: StabilityStub) -> None:
+    noise = np.random.default_rng(1).integers(0, 256, (2000, 2000, 3), dtype=np.uint8)
+    image = png(noise)
+    assert len(image) > 10 * 1024 * 1024  # within the pixel limit, over the byte limit as PNG
+    request = EditRequest(operation="remove_background", image=image)
 
     async with stability_provider(stub, "stability/remove-background") as provider:
-        with pytest.raises(ImageTooLarge, match="10 MiB") as caught:
-            await provider.edit(request, model="stability/remove-background")
+        result = await provider.edit(request, model="stability/remove-background")
 
-    assert stub.state.posts[0].body_bytes > 10 * 1024 * 1024
-    assert caught.value.http_status == 413 and len(stub.state.posts) == 1
+    (post,) = stub.state.posts
+    assert post.body_bytes <= 10 * 1024 * 1024 and post.files["image"][1] == "image/jpeg"
+    assert stub.state.images[0].size == (2000, 2000)  # same pixels, smaller encoding
+    assert result.metadata["input_reencoded"]["from"].startswith("image/png")
 
 
 async def test_a_content_filtered_image_is_content_rejected(stub: StabilityStub) -> None:

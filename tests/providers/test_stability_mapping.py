@@ -26,8 +26,9 @@ from editstudio.core.errors import (
     UnsupportedParameter,
 )
 from editstudio.core.remote import ResumableProvider
+from editstudio.imaging import ImageLimits
 from editstudio.providers.http import Done, Failed, HttpReply, Pending
-from editstudio.providers.images import Blob
+from editstudio.providers.images import Blob, fit_bytes
 from editstudio.providers.registry import provider_for
 from editstudio.providers.stability import (
     StabilityCredentials,
@@ -208,3 +209,9 @@ def test_the_registry_builds_the_right_class_with_the_poll_interval() -> None:
 def test_the_registry_names_the_variable_when_the_key_is_missing() -> None:
     with pytest.raises(ConfigurationError, match="STABILITY_API_KEY"):
         provider_for("stability/erase", Settings(stability_api_key=None))
+
+
+def test_fit_bytes_keeps_small_inputs_and_refuses_what_cannot_fit() -> None:
+    assert fit_bytes(IMAGE, len(IMAGE.data), ImageLimits()) == (IMAGE, {})
+    with pytest.raises(ImageTooLarge, match="at most 100 bytes"):
+        fit_bytes(IMAGE, 100, ImageLimits())

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from editstudio.catalog.schema import ExpandStyle, ImageStyle, Limits, ModelSpec, SizeStyle
-from editstudio.core.errors import ProviderOutputInvalid, UnsupportedParameter
+from editstudio.core.errors import ImageTooLarge, ProviderOutputInvalid, UnsupportedParameter
 from editstudio.core.request import EditRequest, OutputFormat
 from editstudio.imaging import (
     DEFAULT_FEATHER_PX,
@@ -262,6 +262,33 @@ def _prepare_image(data: bytes, model: ModelSpec, limits: ImageLimits, *, what: 
     decoded = decode_image(data, limits, what=what)
     fitted, _ = _fit(decoded.image, model.limits)
     return _as_blob(data, decoded.source_format, decoded.image, fitted)
+
+
+REENCODE_QUALITY = 88  # lossy re-encoding of an input over a provider's byte limit
+
+
+def fit_bytes(blob: Blob, max_bytes: int, limits: ImageLimits) -> tuple[Blob, dict[str, Any]]:
+    """``blob`` re-encoded lossily (JPEG, or WebP where it has alpha) when it is over ``max_bytes``.
+
+    Pixel limits do not bound bytes: a photo near a model's pixel limit can be tens of MB as PNG.
+    Returns the blob and what was done (``{"input_reencoded": {...}}``); the size is unchanged, so
+    masks and canvases computed for it still fit. ``ImageTooLarge`` when even that is over.
+    """
+    if len(blob.data) <= max_bytes:
+        return blob, {}
+    image = decode_image(blob.data, limits).image
+    fmt = OutputFormat.WEBP if image.mode == "RGBA" else OutputFormat.JPEG
+    data = encode_image(image, fmt, REENCODE_QUALITY)
+    if len(data) > max_bytes:
+        raise ImageTooLarge(
+            f"the {blob.width}×{blob.height} image is {len(blob.data):,} bytes, and still "
+            f"{len(data):,} as {fmt.value}; the provider takes at most {max_bytes:,} bytes: "
+            "send a smaller image",
+            field="image",
+            limit_bytes=max_bytes,
+        )
+    meta = {"from": f"{blob.mime}, {len(blob.data)} bytes", "to": f"{fmt.mime_type}, {len(data)} bytes"}
+    return Blob(data, fmt.mime_type, blob.width, blob.height), {"input_reencoded": meta}
 
 
 # ---------------------------------------------------------------- finishing the output

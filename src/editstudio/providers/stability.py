@@ -50,6 +50,7 @@ KEY_ENV = "STABILITY_API_KEY"
 RESULTS_PATH = "/v2beta/results"
 MiB = 1024 * 1024
 MAX_REQUEST_BYTES = 10 * MiB  # 413 "Your request was larger than 10MiB"
+FORM_OVERHEAD_BYTES = 64 * 1024  # room for the text fields and multipart boundaries
 DEFAULT_POLL_INTERVAL_S = 10.0  # "rate-limiting ... if you poll more than once every 10 seconds"
 MAX_OUTPAINT_PX = 2000  # per side, current spec
 

@@ -34,11 +34,14 @@ from editstudio.providers.images import (
     CompositeInputs,
     PreparedInputs,
     finish_output,
+    fit_bytes,
     prepare_inputs,
     restore_composite,
 )
 from editstudio.providers.stability import (
     DEFAULT_POLL_INTERVAL_S,
+    FORM_OVERHEAD_BYTES,
+    MAX_REQUEST_BYTES,
     PROVIDER,
     PROVIDER_NAME,
     MiB,
@@ -195,9 +198,13 @@ class StabilityProvider:
         sides = None
         if prepared.canvas is not None and prepared.placement is not None:
             sides = Sides.of(prepared.canvas, prepared.sent_size, prepared.placement)
-        inputs = SubmitInputs(prepared.image, prepared.mask, prepared.background, sides)
+        others = sum(len(b.data) for b in (prepared.mask, prepared.background) if b is not None)
+        budget = MAX_REQUEST_BYTES - FORM_OVERHEAD_BYTES - others
+        image, reencoded = await asyncio.to_thread(fit_bytes, prepared.image, budget, self.limits)
+        inputs = SubmitInputs(image, prepared.mask, prepared.background, sides)
         cost = estimate(request, spec, input_size=prepared.output_size).total_usd
-        return prepared, inputs, cost, _submit_metadata(request, spec, prepared, sides)
+        metadata = {**_submit_metadata(request, spec, prepared, sides), **reencoded}
+        return prepared, inputs, cost, metadata
 
     async def _edit_now(
         self, request: EditRequest, spec: ModelSpec, report: _Reporter, deadline: Deadline
