@@ -389,3 +389,20 @@ async def test_a_plain_provider_is_not_resumable_and_the_relight_one_is(stub: St
     request = request_for(next(m for m in STABILITY_MODELS if m.id == "stability/erase"))
     with pytest.raises(UnsupportedOperation, match="call edit"):
         await relight.submit(request, model="stability/erase")  # type: ignore[attr-defined]
+
+
+async def test_guidance_and_steps_are_dropped_and_reported(stub: StabilityStub) -> None:
+    request = EditRequest(
+        operation="inpaint",
+        image=gradient_png(WIDTH, HEIGHT),
+        mask=png(box_mask(WIDTH, HEIGHT, MASK_BOX)),
+        prompt="a cat",
+        guidance=4.0,
+        steps=20,
+    )
+
+    async with stability_provider(stub, "stability/inpaint") as provider:
+        result = await provider.edit(request, model="stability/inpaint")
+
+    assert set(stub.state.posts[0].fields) == {"prompt"}
+    assert {"guidance", "steps"} <= set(result.metadata["dropped"])

@@ -378,6 +378,9 @@ def dropped_fields(request: EditRequest, model: ModelSpec) -> dict[str, str]:
         dropped["negative_prompt"] = f"{model.id} does not take negative_prompt"
     if request.seed is not None and not endpoint.seed:
         dropped["seed"] = f"{model.id} does not take seed"
+    for name in ("guidance", "steps"):
+        if getattr(request, name) is not None:
+            dropped[name] = f"Stability's edit endpoints take no {name}"
     if request.prompt and endpoint.prompt_field is None:
         dropped["prompt"] = f"{model.id} does not take a prompt"
     if endpoint.background_field and request.prompt and request.background_color:
