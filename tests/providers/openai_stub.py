@@ -15,7 +15,8 @@ mistake in the adapter is not mirrored here.
   without a mask), in the requested format, returned as ``data[0].b64_json`` with ``size``,
   ``quality``, ``output_format``, ``background`` and token ``usage``.
 - ``faults``: a queue of canned failures (status with an OpenAI error body, Retry-After, hang,
-  malformed JSON, a reply without ``b64_json``), consumed one per request.
+  malformed JSON, a reply without ``b64_json`` or with one that is no image), consumed one per
+  request.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ MB = 1024 * 1024
 
 @dataclass
 class Fault:
-    """One canned failure. ``status`` None answers 200 with broken JSON (``malformed``) or a reply
-    whose ``data[0]`` has no ``b64_json`` (``no_image``)."""
+    """One canned failure. ``status`` None answers 200 with broken JSON (``malformed``), a reply
+    whose ``data[0]`` has no ``b64_json`` (``no_image``), or one whose ``b64_json`` decodes to bytes
+    that are not an image (``not_an_image``)."""
 
     status: int | None = 500
     message: str = "The server had an error while processing your request."
@@ -73,6 +75,7 @@ class Fault:
     hang_s: float = 0.0
     malformed: bool = False
     no_image: bool = False
+    not_an_image: bool = False
 
 
 @dataclass
@@ -174,6 +177,9 @@ async def apply(fault: Fault) -> Response:
         return Response(b'{"created": 1, "data": [{"b64_json": ', media_type="application/json")
     if fault.no_image:
         return JSONResponse({"created": 1, "data": [{"revised_prompt": "x"}], "usage": {}})
+    if fault.not_an_image:
+        garbage = base64.b64encode(b"this is not a picture at all").decode()
+        return JSONResponse({"created": 1, "data": [{"b64_json": garbage}], "usage": {}})
     assert fault.status is not None
     return error_json(
         fault.status,

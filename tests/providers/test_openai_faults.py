@@ -187,6 +187,15 @@ async def test_a_reply_without_b64_json_is_output_invalid(
         await run(provider)
 
 
+async def test_a_b64_json_that_is_not_an_image_is_output_invalid(
+    openai_stub: OpenAIStub, provider: OpenAIProvider
+) -> None:
+    openai_stub.state.add_fault(Fault(None, not_an_image=True))
+
+    with pytest.raises(ProviderOutputInvalid, match="not a usable image"):
+        await run(provider)
+
+
 async def test_moderation_blocked_is_content_rejected_with_openais_message(
     openai_stub: OpenAIStub, provider: OpenAIProvider
 ) -> None:
