@@ -270,6 +270,7 @@ async def test_the_api_key_never_shows_in_errors_logs_or_reprs(
     openai_stub: OpenAIStub, provider: OpenAIProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    result = await run(provider)
     errors: list[EditStudioError] = []
     openai_stub.state.add_fault(Fault(500, "boom"), times=3)
     openai_stub.state.add_fault(
@@ -292,3 +293,4 @@ async def test_the_api_key_never_shows_in_errors_logs_or_reprs(
             assert API_KEY not in text
     assert API_KEY not in caplog.text
     assert API_KEY not in repr(provider)
+    assert API_KEY not in repr(result) and API_KEY not in str(dict(result.metadata))
