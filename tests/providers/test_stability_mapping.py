@@ -159,7 +159,7 @@ def test_calls_carry_the_key_only_in_the_masked_header() -> None:
         assert built.headers["authorization"] == f"Bearer {KEY}" and built.headers["accept"] == "image/*"
         assert KEY not in repr(built)
     assert KEY not in repr(CREDS)
-    assert call.files is not None and set(call.files) == {"image"} and call.data == {}
+    assert call.files is not None and set(call.files) == {"image"} and call.form == {}
 
 
 def test_an_unknown_stability_route_is_refused_not_defaulted() -> None:

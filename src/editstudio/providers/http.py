@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -60,8 +60,10 @@ class HttpCall:
     json: Mapping[str, Any] | None = field(default=None, repr=False)
     files: Mapping[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
     params: Mapping[str, str] | None = None
-    # Text fields of a multipart body (sent with ``files``; Stability's edit endpoints).
-    data: Mapping[str, str] | None = field(default=None, repr=False)
+    # Multipart text fields, sent in one body with ``files`` and ``parts``.
+    form: Mapping[str, str] | None = field(default=None, repr=False)
+    # File parts whose names may repeat (OpenAI's ``image[]``), after those of ``files``.
+    parts: Sequence[tuple[str, tuple[str, bytes, str]]] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         shown = {k: ("[secret]" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
@@ -357,14 +359,15 @@ class ProviderHttp:
         return classified
 
     async def _exchange(self, client: httpx.AsyncClient, call: HttpCall, deadline: Deadline) -> HttpReply:
-        files = {name: (fname, data, mime) for name, (fname, data, mime) in (call.files or {}).items()}
+        files = [(name, (fname, data, mime)) for name, (fname, data, mime) in (call.files or {}).items()]
+        files += [(name, (fname, data, mime)) for name, (fname, data, mime) in call.parts]
         response = await client.request(
             call.method,
             call.url,
             headers=dict(call.headers),
             json=dict(call.json) if call.json is not None else None,
+            data=dict(call.form) if call.form else None,
             files=files or None,
-            data=dict(call.data) if call.data else None,
             params=dict(call.params) if call.params else None,
             timeout=self.timeouts.within(deadline.remaining_s),
         )

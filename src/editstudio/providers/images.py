@@ -236,6 +236,19 @@ def _prepare_mask(
     return Blob(encoded, "image/png", *fitted_size), None
 
 
+def transparent_where_edit(mask: Blob, limits: ImageLimits) -> Blob:
+    """A prepared mask (white = edit) in OpenAI's convention: a PNG of the same size that is fully
+    transparent (alpha 0) where the mask edits and opaque black where it keeps.
+
+    Black, not white: ``imaging.load_mask`` reads an opaque part that is all near-white as strokes
+    painted on a transparent canvas, which would invert the meaning."""
+    binary = load_mask(mask.data, (mask.width, mask.height), limits)
+    rgba = np.zeros((mask.height, mask.width, 4), np.uint8)
+    rgba[..., 3] = np.where(binary == 255, 0, 255)
+    encoded = encode_image(Image.fromarray(rgba, "RGBA"), OutputFormat.PNG)
+    return Blob(encoded, "image/png", mask.width, mask.height)
+
+
 def _prepare_references(
     request: EditRequest, model: ModelSpec, limits: ImageLimits, *, with_background: bool = True
 ) -> tuple[tuple[Blob, ...], dict[str, Any]]:

@@ -104,8 +104,20 @@ def _stability(spec: ModelSpec, settings: Settings) -> EditProvider:
     )
 
 
+def _openai(spec: ModelSpec, settings: Settings) -> EditProvider:
+    from editstudio.providers.openai_provider import OpenAIProvider
+
+    check_configured(spec, settings)
+    key = settings.openai_api_key
+    assert key is not None  # check_configured refused a missing key
+    return OpenAIProvider(
+        api_key=key, base_url=settings.openai_base_url, model=spec.id, limits=settings.image_limits
+    )
+
+
 _FACTORIES: dict[ProviderSlug, Factory] = {
     ProviderSlug.LOCAL: _local,
     ProviderSlug.WAVESPEED: _wavespeed,
     ProviderSlug.STABILITY: _stability,
+    ProviderSlug.OPENAI: _openai,
 }

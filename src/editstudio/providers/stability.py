@@ -288,7 +288,7 @@ def build_submit(
         raise MissingField(
             f"{model.id} needs a background prompt, colour or image", field="prompt", model=model.id
         )
-    return HttpCall("POST", creds.api_url(model.route), creds.headers, files=files, data=fields)
+    return HttpCall("POST", creds.api_url(model.route), creds.headers, files=files, form=fields)
 
 
 def _file(name: str, blob: Blob) -> tuple[str, bytes, str]:
