@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     wavespeed_poll_interval_s: float = Field(default=1.0, gt=0)
     stability_api_key: SecretStr | None = Field(default=None, validation_alias=_key("STABILITY_API_KEY"))
     stability_base_url: str = "https://api.stability.ai"
+    # The wait between polls of an asynchronous Stability result (replace-background-and-relight).
+    # Stability rate-limits clients that poll more than once every 10 s, hence the default.
+    stability_poll_interval_s: float = Field(default=10.0, gt=0)
     openai_api_key: SecretStr | None = Field(default=None, validation_alias=_key("OPENAI_API_KEY"))
     openai_base_url: str = "https://api.openai.com"
     hf_token: SecretStr | None = Field(default=None, validation_alias=_key("HF_TOKEN"))

@@ -94,13 +94,14 @@ def test_recommend_reads_the_size_from_an_image(tmp_path: Path) -> None:
 
 def test_recommend_uses_configured_keys_and_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAVESPEED_API_KEY", "ws-test")
-    monkeypatch.setenv("STABILITY_API_KEY", "sk-test")  # no Stability adapter yet: still excluded
+    monkeypatch.setenv("STABILITY_API_KEY", "sk-test")
     get_settings.cache_clear()
     args = ("recommend", "--op", "erase", "--width", "1024", "--height", "1024", "--mask")
     with_key = run_json(*args)
     assert {r["model"] for r in with_key["recommendations"]} == {
         "local/engine",
         "wavespeed/image-eraser",
+        "stability/erase",
     }
     tight = run_json(*args, "--budget", "0.01")
     assert [r["model"] for r in tight["recommendations"]] == ["local/engine"]

@@ -211,11 +211,14 @@ def test_with_every_key_recommendations_span_the_adapted_providers() -> None:
         user_tier="enterprise",
         configured_providers={"wavespeed", "stability", "openai"},
     )
-    assert {r.model.provider.value for r in result.ranked} == {"local", "wavespeed"}
+    from editstudio.catalog.availability import ADAPTED
+
+    assert {r.model.provider.value for r in result.ranked} == {"local", "wavespeed", "stability"}
     # A key is not enough: a model whose provider has no adapter in this version cannot run.
-    stability = [e for e in result.excluded if e.model_id.startswith("stability/")]
-    assert stability and all(
-        any("no stability adapter" in message for _, message in e.reasons) for e in stability
+    unadapted = [e for e in result.excluded if e.model_id.split("/")[0] not in ADAPTED]
+    assert all(
+        any(f"no {e.model_id.split('/')[0]} adapter" in message for _, message in e.reasons)
+        for e in unadapted
     )
 
 

@@ -1,7 +1,7 @@
 """Which providers a deployment can call: one this version has an adapter for, with its key set.
 
-The catalogue also describes models of providers whose adapter is still to come (Stability,
-OpenAI, Hugging Face), so prices and limits can be compared; a key alone must not make them
+The catalogue may also describe models of providers whose adapter is still to come (Hugging
+Face), so prices and limits can be compared; a key alone must not make them
 recommendable. ``providers.registry`` builds exactly the adapters listed in ``ADAPTED`` (a test
 holds the two together).
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 from editstudio.catalog.schema import ProviderSlug
 from editstudio.settings import Settings
 
-ADAPTED: frozenset[ProviderSlug] = frozenset({ProviderSlug.LOCAL, ProviderSlug.WAVESPEED})
+ADAPTED: frozenset[ProviderSlug] = frozenset(
+    {ProviderSlug.LOCAL, ProviderSlug.WAVESPEED, ProviderSlug.STABILITY, ProviderSlug.OPENAI}
+)
 
 
 def configured_providers(settings: Settings) -> frozenset[str]:

@@ -50,6 +50,9 @@ class ExpandStyle(StrEnum):
     # canvas_size [W, H] + original_image_size [w, h] + original_image_location [x, y] (Bria's
     # fields), so uneven expansion keeps its placement; the size style may be ``none``
     CANVAS = "canvas"
+    # left/right/up/down: the pixels to add on each side (Stability's outpaint), so uneven expansion
+    # keeps its placement; the size style is ``none``
+    SIDES = "sides"
 
 
 class ImageStyle(StrEnum):

@@ -20,15 +20,16 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from editstudio.core.errors import (
+    EditStudioError,
     ImageTooLarge,
     InvalidRequest,
     ProviderError,
@@ -59,6 +60,10 @@ class HttpCall:
     json: Mapping[str, Any] | None = field(default=None, repr=False)
     files: Mapping[str, tuple[str, bytes, str]] | None = field(default=None, repr=False)
     params: Mapping[str, str] | None = None
+    # Multipart text fields, sent in one body with ``files`` and ``parts``.
+    form: Mapping[str, str] | None = field(default=None, repr=False)
+    # File parts whose names may repeat (OpenAI's ``image[]``), after those of ``files``.
+    parts: Sequence[tuple[str, tuple[str, bytes, str]]] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         shown = {k: ("[secret]" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
@@ -208,11 +213,15 @@ class Deadline:
 # ---------------------------------------------------------------- the client
 
 
-Classify = Callable[[HttpReply], ProviderError]
+# What a non-2xx reply amounts to. Usually a ``ProviderError``; an adapter may also blame the
+# request (``InvalidRequest``) or the deployment (``ConfigurationError``). Only ``retryable`` and
+# ``details["retry_after_s"]`` steer the retries.
+Classify = Callable[[HttpReply], EditStudioError]
 TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
 # Failures after which the provider may already be running the job.
 _AMBIGUOUS_STATUSES = frozenset({504})
+_E = TypeVar("_E", bound=EditStudioError)
 
 
 class ProviderHttp:
@@ -313,7 +322,7 @@ class ProviderHttp:
         classify: Classify,
         deadline: Deadline,
         what: str,
-    ) -> HttpReply | ProviderError:
+    ) -> HttpReply | EditStudioError:
         """One try: the reply when 2xx, else the error it amounts to. Raises only what is final."""
         if deadline.remaining_s <= 0:
             raise ProviderTimeout(
@@ -325,7 +334,7 @@ class ProviderHttp:
             reply = await self._exchange(client, call, deadline)
         except httpx.TimeoutException as exc:
             sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-            error: ProviderError = ProviderTimeout(
+            error: EditStudioError = ProviderTimeout(
                 f"{self.provider} {what} timed out ({type(exc).__name__})",
                 provider=self.provider,
                 maybe_started=sent,
@@ -350,12 +359,14 @@ class ProviderHttp:
         return classified
 
     async def _exchange(self, client: httpx.AsyncClient, call: HttpCall, deadline: Deadline) -> HttpReply:
-        files = {name: (fname, data, mime) for name, (fname, data, mime) in (call.files or {}).items()}
+        files = [(name, (fname, data, mime)) for name, (fname, data, mime) in (call.files or {}).items()]
+        files += [(name, (fname, data, mime)) for name, (fname, data, mime) in call.parts]
         response = await client.request(
             call.method,
             call.url,
             headers=dict(call.headers),
             json=dict(call.json) if call.json is not None else None,
+            data=dict(call.form) if call.form else None,
             files=files or None,
             params=dict(call.params) if call.params else None,
             timeout=self.timeouts.within(deadline.remaining_s),
@@ -497,18 +508,18 @@ def _download_error(provider: str, status: int) -> ProviderError:
     )
 
 
-def _retry_after_of(error: ProviderError) -> float | None:
+def _retry_after_of(error: EditStudioError) -> float | None:
     value = error.details.get("retry_after_s")
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def _should_retry(error: ProviderError, idempotent: bool) -> bool:
+def _should_retry(error: EditStudioError, idempotent: bool) -> bool:
     if not error.retryable:
         return False
     return idempotent or not error.details.get("maybe_started", False)
 
 
-def _gave_up(error: ProviderError, attempts: int, *, deadline_s: float | None = None) -> ProviderError:
+def _gave_up(error: _E, attempts: int, *, deadline_s: float | None = None) -> _E:
     """Say how many tries it took before the error is raised."""
     if attempts > 1:
         error.message = f"{error.message}; gave up after {attempts} attempts"

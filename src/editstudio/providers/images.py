@@ -1,9 +1,9 @@
 """Provider-independent image handling around a cloud edit: staging the inputs, finishing the output.
 
 Every cloud adapter sends the same kind of inputs and gets the same kind of output back, so this is
-shared: WaveSpeed uses it, and the Stability, OpenAI and Hugging Face adapters are meant to. Nothing
-here touches the network, files or the environment; the functions are CPU-bound, so providers call
-them in a worker thread.
+shared: the WaveSpeed and Stability adapters use it, and the OpenAI and Hugging Face adapters are
+meant to. Nothing here touches the network, files or the environment; the functions are CPU-bound,
+so providers call them in a worker thread.
 
 - Inputs: ``prepare_inputs`` decodes the image, fits it (and each reference image) to the model's
   ``limits``, works out the outpaint canvas, and converts the mask: sent as a PNG where the model has
@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from editstudio.catalog.schema import ExpandStyle, ImageStyle, Limits, ModelSpec, SizeStyle
-from editstudio.core.errors import ProviderOutputInvalid, UnsupportedParameter
+from editstudio.core.errors import ImageTooLarge, ProviderOutputInvalid, UnsupportedParameter
 from editstudio.core.request import EditRequest, OutputFormat
 from editstudio.imaging import (
     DEFAULT_FEATHER_PX,
@@ -81,6 +81,7 @@ class PreparedInputs:
     canvas: tuple[int, int] | None = None  # the output size to ask for (outpaint), else the image's
     placement: tuple[int, int] | None = None  # the image's top-left corner on the canvas
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    background: Blob | None = None  # ``separate_background``: the background image, fitted on its own
 
     @property
     def sent_size(self) -> tuple[int, int]:
@@ -97,8 +98,15 @@ class PreparedInputs:
         return CompositeInputs(self.original, self.composite_mask)
 
 
-def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) -> PreparedInputs:
-    """Decode, validate and fit every input image to ``model.limits``; convert the mask."""
+def prepare_inputs(
+    request: EditRequest, model: ModelSpec, limits: ImageLimits, *, separate_background: bool = False
+) -> PreparedInputs:
+    """Decode, validate and fit every input image to ``model.limits``; convert the mask.
+
+    The background image of a replace-background request normally leads the reference images;
+    with ``separate_background`` (a provider with a field of its own for it, like Stability's
+    ``background_reference``) it is fitted on its own and returned as ``background``.
+    """
     decoded = decode_image(request.image, limits)
     original = decoded.image
     size = original.size
@@ -114,7 +122,12 @@ def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) 
             if mask_blob is not None
             else f"composited into the original (feather {DEFAULT_FEATHER_PX} px)"
         )
-    references, ref_meta = _prepare_references(request, model, limits)
+    background = None
+    if separate_background and request.background_image is not None:
+        background = _prepare_image(request.background_image, model, limits, what="background image")
+    references, ref_meta = _prepare_references(
+        request, model, limits, with_background=not separate_background
+    )
     metadata.update(ref_meta)
     canvas, placement = (
         _canvas(request, fitted.size, scale, model.limits) if request.has_expand else (None, None)
@@ -129,6 +142,7 @@ def prepare_inputs(request: EditRequest, model: ModelSpec, limits: ImageLimits) 
         canvas=canvas,
         placement=placement,
         metadata=metadata,
+        background=background,
     )
 
 
@@ -222,11 +236,24 @@ def _prepare_mask(
     return Blob(encoded, "image/png", *fitted_size), None
 
 
+def transparent_where_edit(mask: Blob, limits: ImageLimits) -> Blob:
+    """A prepared mask (white = edit) in OpenAI's convention: a PNG of the same size that is fully
+    transparent (alpha 0) where the mask edits and opaque black where it keeps.
+
+    Black, not white: ``imaging.load_mask`` reads an opaque part that is all near-white as strokes
+    painted on a transparent canvas, which would invert the meaning."""
+    binary = load_mask(mask.data, (mask.width, mask.height), limits)
+    rgba = np.zeros((mask.height, mask.width, 4), np.uint8)
+    rgba[..., 3] = np.where(binary == 255, 0, 255)
+    encoded = encode_image(Image.fromarray(rgba, "RGBA"), OutputFormat.PNG)
+    return Blob(encoded, "image/png", mask.width, mask.height)
+
+
 def _prepare_references(
-    request: EditRequest, model: ModelSpec, limits: ImageLimits
+    request: EditRequest, model: ModelSpec, limits: ImageLimits, *, with_background: bool = True
 ) -> tuple[tuple[Blob, ...], dict[str, Any]]:
     images = list(request.reference_images)
-    if request.background_image is not None:
+    if with_background and request.background_image is not None:
         images.insert(0, request.background_image)
     if not images:
         return (), {}
@@ -239,12 +266,42 @@ def _prepare_references(
             else f"{model.id} has no images array for reference images"
         )
         meta["dropped"] = {"reference_images": f"{len(images) - room} of {len(images)} not sent: {why}"}
-    blobs = []
-    for data in images[:room]:
-        decoded = decode_image(data, limits, what="reference image")
-        fitted, _ = _fit(decoded.image, model.limits)
-        blobs.append(_as_blob(data, decoded.source_format, decoded.image, fitted))
+    blobs = [_prepare_image(data, model, limits, what="reference image") for data in images[:room]]
     return tuple(blobs), meta
+
+
+def _prepare_image(data: bytes, model: ModelSpec, limits: ImageLimits, *, what: str) -> Blob:
+    """A secondary image (reference, background) decoded and fitted to the model on its own."""
+    decoded = decode_image(data, limits, what=what)
+    fitted, _ = _fit(decoded.image, model.limits)
+    return _as_blob(data, decoded.source_format, decoded.image, fitted)
+
+
+REENCODE_QUALITY = 88  # lossy re-encoding of an input over a provider's byte limit
+
+
+def fit_bytes(blob: Blob, max_bytes: int, limits: ImageLimits) -> tuple[Blob, dict[str, Any]]:
+    """``blob`` re-encoded lossily (JPEG, or WebP where it has alpha) when it is over ``max_bytes``.
+
+    Pixel limits do not bound bytes: a photo near a model's pixel limit can be tens of MB as PNG.
+    Returns the blob and what was done (``{"input_reencoded": {...}}``); the size is unchanged, so
+    masks and canvases computed for it still fit. ``ImageTooLarge`` when even that is over.
+    """
+    if len(blob.data) <= max_bytes:
+        return blob, {}
+    image = decode_image(blob.data, limits).image
+    fmt = OutputFormat.WEBP if image.mode == "RGBA" else OutputFormat.JPEG
+    data = encode_image(image, fmt, REENCODE_QUALITY)
+    if len(data) > max_bytes:
+        raise ImageTooLarge(
+            f"the {blob.width}×{blob.height} image is {len(blob.data):,} bytes, and still "
+            f"{len(data):,} as {fmt.value}; the provider takes at most {max_bytes:,} bytes: "
+            "send a smaller image",
+            field="image",
+            limit_bytes=max_bytes,
+        )
+    meta = {"from": f"{blob.mime}, {len(blob.data)} bytes", "to": f"{fmt.mime_type}, {len(data)} bytes"}
+    return Blob(data, fmt.mime_type, blob.width, blob.height), {"input_reencoded": meta}
 
 
 # ---------------------------------------------------------------- finishing the output

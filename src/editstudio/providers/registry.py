@@ -87,7 +87,37 @@ def _wavespeed(spec: ModelSpec, settings: Settings) -> EditProvider:
     )
 
 
+def _stability(spec: ModelSpec, settings: Settings) -> EditProvider:
+    from editstudio.providers.http import ProviderHttp
+    from editstudio.providers.stability_provider import stability_poll_policy, stability_provider_for
+
+    check_configured(spec, settings)
+    key = settings.stability_api_key
+    assert key is not None  # check_configured refused a missing key
+    poll = stability_poll_policy(settings.stability_poll_interval_s)
+    return stability_provider_for(
+        spec,
+        api_key=key,
+        base_url=settings.stability_base_url,
+        limits=settings.image_limits,
+        http=ProviderHttp(spec.provider.value, poll=poll),
+    )
+
+
+def _openai(spec: ModelSpec, settings: Settings) -> EditProvider:
+    from editstudio.providers.openai_provider import OpenAIProvider
+
+    check_configured(spec, settings)
+    key = settings.openai_api_key
+    assert key is not None  # check_configured refused a missing key
+    return OpenAIProvider(
+        api_key=key, base_url=settings.openai_base_url, model=spec.id, limits=settings.image_limits
+    )
+
+
 _FACTORIES: dict[ProviderSlug, Factory] = {
     ProviderSlug.LOCAL: _local,
     ProviderSlug.WAVESPEED: _wavespeed,
+    ProviderSlug.STABILITY: _stability,
+    ProviderSlug.OPENAI: _openai,
 }
