@@ -26,6 +26,8 @@ from editstudio.jobs.events import add_event
 from editstudio.jobs.records import JobEventType
 
 _CLAIM_TRIES = 5
+# One alias for every claim: a new one per call costs a fresh construction each time.
+_OTHER_JOB = aliased(Job, name="other_job")
 
 
 def pick_user(
@@ -105,7 +107,7 @@ class Scheduler:
         )
         if job_id is None:
             return None
-        other = aliased(Job)
+        other = _OTHER_JOB
         running_now = (
             select(func.count())
             .select_from(other)
