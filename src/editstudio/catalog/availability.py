@@ -1,9 +1,9 @@
 """Which providers a deployment can call: one this version has an adapter for, with its key set.
 
-The catalogue may also describe models of providers whose adapter is still to come (Hugging
-Face), so prices and limits can be compared; a key alone must not make them
-recommendable. ``providers.registry`` builds exactly the adapters listed in ``ADAPTED`` (a test
-holds the two together).
+Every provider slug of the catalogue now has an adapter (Hugging Face's maps only the
+``hf-inference`` route). Should the catalogue describe a provider whose adapter is still to come,
+a key alone must not make its models recommendable. ``providers.registry`` builds exactly the
+adapters listed in ``ADAPTED`` (a test holds the two together).
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ from editstudio.catalog.schema import ProviderSlug
 from editstudio.settings import Settings
 
 ADAPTED: frozenset[ProviderSlug] = frozenset(
-    {ProviderSlug.LOCAL, ProviderSlug.WAVESPEED, ProviderSlug.STABILITY, ProviderSlug.OPENAI}
+    {
+        ProviderSlug.LOCAL,
+        ProviderSlug.WAVESPEED,
+        ProviderSlug.STABILITY,
+        ProviderSlug.OPENAI,
+        ProviderSlug.HUGGINGFACE,
+    }
 )
 
 

@@ -64,6 +64,9 @@ class HttpCall:
     form: Mapping[str, str] | None = field(default=None, repr=False)
     # File parts whose names may repeat (OpenAI's ``image[]``), after those of ``files``.
     parts: Sequence[tuple[str, tuple[str, bytes, str]]] = field(default=(), repr=False)
+    # When set, the reply body is streamed and refused (``ProviderOutputInvalid``) past this many
+    # bytes: for synchronous calls whose reply is the output itself (Hugging Face's image bytes).
+    max_reply_bytes: int | None = None
 
     def __repr__(self) -> str:
         shown = {k: ("[secret]" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
@@ -361,19 +364,38 @@ class ProviderHttp:
     async def _exchange(self, client: httpx.AsyncClient, call: HttpCall, deadline: Deadline) -> HttpReply:
         files = [(name, (fname, data, mime)) for name, (fname, data, mime) in (call.files or {}).items()]
         files += [(name, (fname, data, mime)) for name, (fname, data, mime) in call.parts]
-        response = await client.request(
-            call.method,
-            call.url,
-            headers=dict(call.headers),
-            json=dict(call.json) if call.json is not None else None,
-            data=dict(call.form) if call.form else None,
-            files=files or None,
-            params=dict(call.params) if call.params else None,
-            timeout=self.timeouts.within(deadline.remaining_s),
-        )
-        return HttpReply(
-            response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
-        )
+        options: dict[str, Any] = {
+            "headers": dict(call.headers),
+            "json": dict(call.json) if call.json is not None else None,
+            "data": dict(call.form) if call.form else None,
+            "files": files or None,
+            "params": dict(call.params) if call.params else None,
+            "timeout": self.timeouts.within(deadline.remaining_s),
+        }
+        if call.max_reply_bytes is None:
+            response = await client.request(call.method, call.url, **options)
+            body = response.content
+        else:
+            request = client.build_request(call.method, call.url, **options)
+            response = await client.send(request, stream=True)
+            try:
+                body = await self._read_capped(response, call.max_reply_bytes)
+            finally:
+                await response.aclose()
+        return HttpReply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
+
+    async def _read_capped(self, response: httpx.Response, max_bytes: int) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise self._too_big(max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise self._too_big(max_bytes)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def poll(
         self,

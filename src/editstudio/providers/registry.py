@@ -115,9 +115,21 @@ def _openai(spec: ModelSpec, settings: Settings) -> EditProvider:
     )
 
 
+def _huggingface(spec: ModelSpec, settings: Settings) -> EditProvider:
+    from editstudio.providers.huggingface_provider import HuggingFaceProvider
+
+    check_configured(spec, settings)
+    token = settings.hf_token
+    assert token is not None  # check_configured refused a missing token
+    return HuggingFaceProvider(
+        token=token, base_url=settings.huggingface_base_url, model=spec.id, limits=settings.image_limits
+    )
+
+
 _FACTORIES: dict[ProviderSlug, Factory] = {
     ProviderSlug.LOCAL: _local,
     ProviderSlug.WAVESPEED: _wavespeed,
     ProviderSlug.STABILITY: _stability,
     ProviderSlug.OPENAI: _openai,
+    ProviderSlug.HUGGINGFACE: _huggingface,
 }
