@@ -282,3 +282,11 @@ async def test_the_api_key_never_shows_in_errors_logs_or_reprs(
     assert API_KEY not in repr(provider) and API_KEY not in repr(provider._creds)
     handle = await provider.submit(relight_request(), model=RELIGHT)  # type: ignore[attr-defined]
     assert API_KEY not in repr(handle) and API_KEY not in str(handle.to_dict())
+
+
+async def test_an_image_reply_over_the_output_cap_is_refused_and_not_retried(stub: StabilityStub) -> None:
+    options = StabilityOptions(deadline_s=20.0, max_output_bytes=512)  # a real PNG here is larger
+
+    with pytest.raises(ProviderOutputInvalid):
+        await erase(stub, options=options)
+    assert len(stub.state.requests) == 1  # refused once, not retried

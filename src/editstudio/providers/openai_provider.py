@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -134,6 +134,8 @@ class OpenAIProvider:
         prepared, inputs = await asyncio.to_thread(self._stage, request, spec)
         settings = edit_settings(request, spec, prepared.sent_size)
         call = build_edit(request, spec, self._creds, inputs, settings)
+        # The reply carries the image as base64 (4/3 of its size) plus a little JSON.
+        call = replace(call, max_reply_bytes=self.options.max_output_bytes * 4 // 3 + MiB)
         report("submitting", 0.1)
         async with self.http.session() as client:
             reply = await self._send(client, call, deadline)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -212,6 +212,8 @@ class StabilityProvider:
         started = time.monotonic()
         prepared, inputs, cost, metadata = await self._prepare(request, spec)
         call = build_submit(request, spec, self._creds, inputs)  # refuses bad fields before sending
+        # The reply body is the image itself: stream it and stop at the output cap.
+        call = replace(call, max_reply_bytes=self.options.max_output_bytes)
         async with self.http.session() as client:
             report("submitting", 0.1)
             reply = await self.http.send(
