@@ -45,6 +45,8 @@ from editstudio.core.errors import (
     UnsupportedParameter,
 )
 from editstudio.core.request import EditRequest
+from editstudio.providers.common import REDACTED as REDACTED  # re-exported: defined here before
+from editstudio.providers.common import BearerCredentials, redact_secrets
 from editstudio.providers.http import HttpCall, HttpReply, parse_retry_after
 from editstudio.providers.images import Blob
 
@@ -58,22 +60,12 @@ MAX_ERROR_CHARS = 300
 
 # A Hugging Face user access token ("hf_" and letters); redacted from any message we pass on.
 _TOKEN_LIKE = re.compile(r"\bhf_[A-Za-z0-9]{8,}")
-REDACTED = "[redacted]"
 # What the first bytes of an image look like, for replies whose content-type says nothing useful.
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
-@dataclass(frozen=True)
-class HuggingFaceCredentials:
-    token: SecretStr
-    base_url: str
-
-    def router_url(self, path: str) -> str:
-        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token.get_secret_value()}"}
+class HuggingFaceCredentials(BearerCredentials):
+    """The router's base URL and a Hugging Face user access token (``Authorization: Bearer``)."""
 
 
 # ---------------------------------------------------------------- routes (pure)
@@ -154,7 +146,7 @@ def build_edit(
         "inputs": base64.b64encode(image.data).decode("ascii"),
         "parameters": parameters(request, model, (image.width, image.height)),
     }
-    return HttpCall("POST", creds.router_url(route.path), creds.auth_headers, json=body)
+    return HttpCall("POST", creds.api_url(route.path), creds.auth_headers, json=body)
 
 
 def dropped_fields(request: EditRequest, model: ModelSpec) -> dict[str, str]:
@@ -312,11 +304,7 @@ def classify_error(
 
 def redact(text: str, secrets: Iterable[SecretStr] = ()) -> str:
     """``text`` with every given secret, and anything shaped like an HF token, replaced."""
-    for secret in secrets:
-        value = secret.get_secret_value()
-        if value:
-            text = text.replace(value, REDACTED)
-    return _TOKEN_LIKE.sub(REDACTED, text)
+    return redact_secrets(text, secrets, _TOKEN_LIKE)
 
 
 def invalid_reply(what: str) -> ProviderOutputInvalid:

@@ -19,14 +19,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from editstudio.catalog.loader import Catalog, load_catalog
+from editstudio.catalog.loader import Catalog
 from editstudio.catalog.pricing import EstimateInput, estimate
 from editstudio.catalog.schema import ModelSpec
-from editstudio.core.errors import EditStudioError, UnsupportedOperation, UnsupportedParameter
-from editstudio.core.operations import Operation
-from editstudio.core.provider import Progress, ProgressCallback
+from editstudio.core.errors import EditStudioError
+from editstudio.core.provider import ProgressCallback
 from editstudio.core.request import EditRequest, EditResult
 from editstudio.imaging import ImageLimits
+from editstudio.providers.base import CatalogProvider, Reporter
 from editstudio.providers.http import Deadline, HttpReply, ProviderHttp, Timeouts
 from editstudio.providers.huggingface import (
     PROVIDER,
@@ -60,7 +60,7 @@ class HuggingFaceOptions:
     retry_ambiguous: bool = True
 
 
-class HuggingFaceProvider:
+class HuggingFaceProvider(CatalogProvider[HuggingFaceCredentials, HuggingFaceOptions]):
     """``EditProvider`` for the ``huggingface/*`` models of the catalogue (hf-inference route).
 
     Use ``async with provider:`` to share one connection pool across many edits; without it every
@@ -68,6 +68,7 @@ class HuggingFaceProvider:
     """
 
     name = PROVIDER
+    model_noun = "a Hugging Face model"
 
     def __init__(
         self,
@@ -80,37 +81,15 @@ class HuggingFaceProvider:
         http: ProviderHttp | None = None,
         options: HuggingFaceOptions | None = None,
     ) -> None:
-        self._creds = HuggingFaceCredentials(token, base_url)
-        self._catalog = catalog or load_catalog()
-        self.default_model = model
-        self.limits = limits or ImageLimits()
-        self.http = http or ProviderHttp(PROVIDER, timeouts=EDIT_TIMEOUTS)
-        self.options = options or HuggingFaceOptions()
+        super().__init__(
+            creds=HuggingFaceCredentials(token, base_url),
+            model=model,
+            catalog=catalog,
+            limits=limits,
+            http=http or ProviderHttp(PROVIDER, timeouts=EDIT_TIMEOUTS),
+            options=options or HuggingFaceOptions(),
+        )
         self._secrets = (token,)
-
-    def __repr__(self) -> str:
-        return f"HuggingFaceProvider(base_url={self._creds.base_url!r}, model={self.default_model!r})"
-
-    async def __aenter__(self) -> HuggingFaceProvider:
-        await self.http.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.aclose()
-
-    def supports(self, operation: Operation) -> bool:
-        return any(m.provider.value == PROVIDER and m.serves(operation) for m in self._catalog)
-
-    def model_spec(self, model: str | None) -> ModelSpec:
-        model_id = model or self.default_model
-        if model_id is None:
-            raise UnsupportedParameter("no model given: pass model='huggingface/<name>'", field="model")
-        spec = self._catalog.get(model_id)
-        if spec.provider.value != PROVIDER:
-            raise UnsupportedParameter(
-                f"{model_id} is not a Hugging Face model", field="model", model=model_id
-            )
-        return spec
 
     async def edit(
         self,
@@ -121,7 +100,7 @@ class HuggingFaceProvider:
     ) -> EditResult:
         started = time.monotonic()
         spec = self._spec_for(request, model)
-        report = _Reporter(progress)
+        report = Reporter(progress)
         deadline = Deadline(self.options.deadline_s)
         prepared = await asyncio.to_thread(prepare_inputs, request, spec, self.limits)
         call = build_edit(request, spec, self._creds, prepared.image)
@@ -166,27 +145,9 @@ class HuggingFaceProvider:
         return classify_error(reply, model_id=model_id, secrets=self._secrets)
 
     def _spec_for(self, request: EditRequest, model: str | None) -> ModelSpec:
-        spec = self.model_spec(model)
-        if not spec.serves(request.operation):
-            raise UnsupportedOperation(
-                f"{spec.id} does not do {request.operation.value}; it does "
-                f"{', '.join(op.value for op in spec.operations)}",
-                model=spec.id,
-                operation=request.operation.value,
-            )
+        spec = super()._spec_for(request, model)
         parse_route(spec)  # a route this adapter cannot send is refused before any work
         return spec
-
-
-class _Reporter:
-    """Calls the caller's progress callback, if any."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self._callback = callback
-
-    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
-        if self._callback is not None:
-            self._callback(Progress(stage, fraction, message))
 
 
 def _cost(request: EditRequest, spec: ModelSpec, prepared: PreparedInputs) -> Decimal:

@@ -43,6 +43,8 @@ from editstudio.core.errors import (
 )
 from editstudio.core.operations import Operation
 from editstudio.core.request import EditRequest, OutputFormat
+from editstudio.providers.common import REDACTED as REDACTED  # re-exported: defined here before
+from editstudio.providers.common import BearerCredentials, json_object, redact_secrets
 from editstudio.providers.http import HttpCall, HttpReply, parse_retry_after
 from editstudio.providers.images import Blob
 
@@ -78,20 +80,10 @@ CONTENT_POLICY_CODES = frozenset({"moderation_blocked", "content_policy_violatio
 INSUFFICIENT_QUOTA = "insufficient_quota"
 # OpenAI's 401 message quotes part of the key it was given ("Incorrect API key provided: sk-...").
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_*\-]+")
-REDACTED = "[redacted]"
 
 
-@dataclass(frozen=True)
-class OpenAICredentials:
-    api_key: SecretStr
-    base_url: str
-
-    def api_url(self, path: str) -> str:
-        return f"{self.base_url.rstrip('/')}{path}"
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key.get_secret_value()}"}
+class OpenAICredentials(BearerCredentials):
+    """OpenAI's base URL and API key (``Authorization: Bearer``)."""
 
 
 # ---------------------------------------------------------------- request mapping (pure)
@@ -300,7 +292,7 @@ class EditReply:
 
 def parse_edit(reply: HttpReply) -> EditReply:
     """The first image's base64 and what OpenAI says it made; ``ProviderOutputInvalid`` otherwise."""
-    payload = _json_object(reply)
+    payload = json_object(reply, invalid_reply)
     data = payload.get("data")
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
         raise invalid_reply("the reply has no data[0] object")
@@ -422,21 +414,7 @@ def too_large(error: ProviderError) -> ImageTooLarge:
 
 def redact(text: str, secrets: Iterable[SecretStr] = ()) -> str:
     """``text`` with every given secret, and anything shaped like an OpenAI key, replaced."""
-    for secret in secrets:
-        value = secret.get_secret_value()
-        if value:
-            text = text.replace(value, REDACTED)
-    return _KEY_LIKE.sub(REDACTED, text)
-
-
-def _json_object(reply: HttpReply) -> dict[str, Any]:
-    try:
-        payload = reply.json()
-    except ValueError:
-        raise invalid_reply(f"the reply is not JSON: {reply.text(120)!r}") from None
-    if not isinstance(payload, dict):
-        raise invalid_reply("the reply is not a JSON object")
-    return payload
+    return redact_secrets(text, secrets, _KEY_LIKE)
 
 
 def invalid_reply(what: str) -> ProviderOutputInvalid:

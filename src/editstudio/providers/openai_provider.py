@@ -18,14 +18,14 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from editstudio.catalog.loader import Catalog, load_catalog
+from editstudio.catalog.loader import Catalog
 from editstudio.catalog.pricing import EstimateInput, estimate
 from editstudio.catalog.schema import ModelSpec
-from editstudio.core.errors import ContentRejected, UnsupportedOperation, UnsupportedParameter
-from editstudio.core.operations import Operation
-from editstudio.core.provider import Progress, ProgressCallback
+from editstudio.core.errors import ContentRejected
+from editstudio.core.provider import ProgressCallback
 from editstudio.core.request import EditRequest, EditResult
 from editstudio.imaging import ImageLimits
+from editstudio.providers.base import CatalogProvider, Reporter
 from editstudio.providers.http import Deadline, HttpCall, HttpReply, ProviderHttp, Timeouts
 from editstudio.providers.images import (
     PreparedInputs,
@@ -70,7 +70,7 @@ class OpenAIOptions:
     retry_ambiguous: bool = True
 
 
-class OpenAIProvider:
+class OpenAIProvider(CatalogProvider[OpenAICredentials, OpenAIOptions]):
     """``EditProvider`` for the OpenAI models of the catalogue (``openai/gpt-image-1``).
 
     Use ``async with provider:`` to share one connection pool across many edits; without it every
@@ -78,6 +78,7 @@ class OpenAIProvider:
     """
 
     name = PROVIDER
+    model_noun = "an OpenAI model"
 
     def __init__(
         self,
@@ -90,35 +91,15 @@ class OpenAIProvider:
         http: ProviderHttp | None = None,
         options: OpenAIOptions | None = None,
     ) -> None:
-        self._creds = OpenAICredentials(api_key, base_url)
-        self._catalog = catalog or load_catalog()
-        self.default_model = model
-        self.limits = limits or ImageLimits()
-        self.http = http or ProviderHttp(PROVIDER, timeouts=EDIT_TIMEOUTS)
-        self.options = options or OpenAIOptions()
+        super().__init__(
+            creds=OpenAICredentials(api_key, base_url),
+            model=model,
+            catalog=catalog,
+            limits=limits,
+            http=http or ProviderHttp(PROVIDER, timeouts=EDIT_TIMEOUTS),
+            options=options or OpenAIOptions(),
+        )
         self._classify = partial(classify_error, secrets=(api_key,))
-
-    def __repr__(self) -> str:
-        return f"OpenAIProvider(base_url={self._creds.base_url!r}, model={self.default_model!r})"
-
-    async def __aenter__(self) -> OpenAIProvider:
-        await self.http.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.aclose()
-
-    def supports(self, operation: Operation) -> bool:
-        return any(m.provider.value == PROVIDER and m.serves(operation) for m in self._catalog)
-
-    def model_spec(self, model: str | None) -> ModelSpec:
-        model_id = model or self.default_model
-        if model_id is None:
-            raise UnsupportedParameter("no model given: pass model='openai/<name>'", field="model")
-        spec = self._catalog.get(model_id)
-        if spec.provider.value != PROVIDER:
-            raise UnsupportedParameter(f"{model_id} is not an OpenAI model", field="model", model=model_id)
-        return spec
 
     async def edit(
         self,
@@ -129,7 +110,7 @@ class OpenAIProvider:
     ) -> EditResult:
         started = time.monotonic()
         spec = self._spec_for(request, model)
-        report = _Reporter(progress)
+        report = Reporter(progress)
         deadline = Deadline(self.options.deadline_s)
         prepared, inputs = await asyncio.to_thread(self._stage, request, spec)
         settings = edit_settings(request, spec, prepared.sent_size)
@@ -162,17 +143,6 @@ class OpenAIProvider:
             metadata=metadata,
         )
 
-    def _spec_for(self, request: EditRequest, model: str | None) -> ModelSpec:
-        spec = self.model_spec(model)
-        if not spec.serves(request.operation):
-            raise UnsupportedOperation(
-                f"{spec.id} does not do {request.operation.value}; it does "
-                f"{', '.join(op.value for op in spec.operations)}",
-                model=spec.id,
-                operation=request.operation.value,
-            )
-        return spec
-
     def _stage(self, request: EditRequest, spec: ModelSpec) -> tuple[PreparedInputs, EditInputs]:
         """Fit every image to the model's limits and convert the mask (CPU-bound: a worker thread)."""
         prepared = prepare_inputs(request, spec, self.limits)
@@ -193,17 +163,6 @@ class OpenAIProvider:
             if exc.status == 413:
                 raise too_large(exc) from exc
             raise
-
-
-class _Reporter:
-    """Calls the caller's progress callback, if any."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self._callback = callback
-
-    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
-        if self._callback is not None:
-            self._callback(Progress(stage, fraction, message))
 
 
 def _cost(request: EditRequest, spec: ModelSpec, settings: EditSettings, reply: EditReply) -> Decimal:

@@ -16,13 +16,10 @@ moderation, 413 body over 10 MiB, 422 well-formed but refused, 429 rate limit, 5
 from __future__ import annotations
 
 import base64
-import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import SecretStr
 
 from editstudio.catalog.schema import ModelSpec
 from editstudio.core.errors import (
@@ -41,6 +38,7 @@ from editstudio.core.errors import (
     UnsupportedParameter,
 )
 from editstudio.core.request import MAX_PROMPT_CHARS, EditRequest, OutputFormat
+from editstudio.providers.common import BearerCredentials, json_object
 from editstudio.providers.http import Done, Failed, HttpCall, HttpReply, Pending, parse_retry_after
 from editstudio.providers.images import Blob
 
@@ -83,18 +81,13 @@ LIGHT_DIRECTIONS = frozenset({"left", "right", "above", "below"})
 ALL_FORMATS = (OutputFormat.PNG, OutputFormat.JPEG, OutputFormat.WEBP)
 
 
-@dataclass(frozen=True)
-class StabilityCredentials:
-    api_key: SecretStr = field(repr=False)
-    base_url: str
-
-    def api_url(self, path: str) -> str:
-        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+class StabilityCredentials(BearerCredentials):
+    """Stability's base URL and API key (``authorization: Bearer``)."""
 
     @property
     def headers(self) -> dict[str, str]:
         """Auth plus ``accept: image/*``: image bytes in the body, seed and finish-reason as headers."""
-        return {"authorization": f"Bearer {self.api_key.get_secret_value()}", "accept": "image/*"}
+        return {"authorization": self.bearer, "accept": "image/*"}
 
 
 # ---------------------------------------------------------------- what each endpoint takes
@@ -428,7 +421,7 @@ def parse_image(reply: HttpReply, remote_id: str | None = None) -> Done | Failed
 
 def parse_submit_async(reply: HttpReply) -> Pending:
     """The asynchronous endpoint's ``{"id": ...}``."""
-    payload = _json_object(reply)
+    payload = json_object(reply, invalid_reply)
     remote_id = payload.get("id")
     if not isinstance(remote_id, str) or not remote_id.strip():
         raise invalid_reply("the asynchronous submit answered no id")
@@ -535,16 +528,6 @@ def _error_body(reply: HttpReply) -> tuple[str, list[str], str | None]:
         messages,
         error_id if isinstance(error_id, str) else None,
     )
-
-
-def _json_object(reply: HttpReply) -> dict[str, Any]:
-    try:
-        payload = json.loads(reply.body)
-    except ValueError:
-        raise invalid_reply(f"the reply is not JSON: {reply.text(120)!r}") from None
-    if not isinstance(payload, dict):
-        raise invalid_reply("the reply is not a JSON object")
-    return payload
 
 
 def invalid_reply(what: str) -> ProviderOutputInvalid:

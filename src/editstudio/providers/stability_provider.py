@@ -20,15 +20,15 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from editstudio.catalog.loader import Catalog, load_catalog
+from editstudio.catalog.loader import Catalog
 from editstudio.catalog.pricing import estimate
 from editstudio.catalog.schema import ModelSpec
-from editstudio.core.errors import ProviderOutputInvalid, UnsupportedOperation, UnsupportedParameter
-from editstudio.core.operations import Operation
-from editstudio.core.provider import Progress, ProgressCallback
+from editstudio.core.errors import ProviderOutputInvalid, UnsupportedOperation
+from editstudio.core.provider import ProgressCallback
 from editstudio.core.remote import RemoteHandle
 from editstudio.core.request import EditRequest, EditResult
 from editstudio.imaging import ImageLimits
+from editstudio.providers.base import CatalogProvider, Reporter
 from editstudio.providers.http import Deadline, Done, Failed, PollPolicy, ProviderHttp
 from editstudio.providers.images import (
     CompositeInputs,
@@ -111,7 +111,7 @@ class StabilityJob:
             ) from exc
 
 
-class StabilityProvider:
+class StabilityProvider(CatalogProvider[StabilityCredentials, StabilityOptions]):
     """``EditProvider`` for every Stability model of the catalogue (``edit`` only).
 
     Use ``async with provider:`` to share one connection pool across many edits; without it every
@@ -119,6 +119,7 @@ class StabilityProvider:
     """
 
     name = PROVIDER
+    model_noun = "a Stability model"
 
     def __init__(
         self,
@@ -131,34 +132,14 @@ class StabilityProvider:
         http: ProviderHttp | None = None,
         options: StabilityOptions | None = None,
     ) -> None:
-        self._creds = StabilityCredentials(api_key, base_url)
-        self._catalog = catalog or load_catalog()
-        self.default_model = model
-        self.limits = limits or ImageLimits()
-        self.http = http or ProviderHttp(PROVIDER, poll=stability_poll_policy())
-        self.options = options or StabilityOptions()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._creds.base_url!r}, model={self.default_model!r})"
-
-    async def __aenter__(self) -> StabilityProvider:
-        await self.http.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.aclose()
-
-    def supports(self, operation: Operation) -> bool:
-        return any(m.provider.value == PROVIDER and m.serves(operation) for m in self._catalog)
-
-    def model_spec(self, model: str | None) -> ModelSpec:
-        model_id = model or self.default_model
-        if model_id is None:
-            raise UnsupportedParameter("no model given: pass model='stability/<name>'", field="model")
-        spec = self._catalog.get(model_id)
-        if spec.provider.value != PROVIDER:
-            raise UnsupportedParameter(f"{model_id} is not a Stability model", field="model", model=model_id)
-        return spec
+        super().__init__(
+            creds=StabilityCredentials(api_key, base_url),
+            model=model,
+            catalog=catalog,
+            limits=limits,
+            http=http or ProviderHttp(PROVIDER, poll=stability_poll_policy()),
+            options=options or StabilityOptions(),
+        )
 
     async def edit(
         self,
@@ -168,7 +149,7 @@ class StabilityProvider:
         progress: ProgressCallback | None = None,
     ) -> EditResult:
         spec = self._spec_for(request, model)
-        report = _Reporter(progress)
+        report = Reporter(progress)
         deadline = Deadline(self.options.deadline_s)
         if endpoint_for(spec).asynchronous:
             handle = await self._submit(request, spec, deadline)
@@ -177,14 +158,7 @@ class StabilityProvider:
         return await self._edit_now(request, spec, report, deadline)
 
     def _spec_for(self, request: EditRequest, model: str | None) -> ModelSpec:
-        spec = self.model_spec(model)
-        if not spec.serves(request.operation):
-            raise UnsupportedOperation(
-                f"{spec.id} does not do {request.operation.value}; it does "
-                f"{', '.join(op.value for op in spec.operations)}",
-                model=spec.id,
-                operation=request.operation.value,
-            )
+        spec = super()._spec_for(request, model)
         endpoint_for(spec)  # an unknown route is refused before anything is prepared
         return spec
 
@@ -207,7 +181,7 @@ class StabilityProvider:
         return prepared, inputs, cost, metadata
 
     async def _edit_now(
-        self, request: EditRequest, spec: ModelSpec, report: _Reporter, deadline: Deadline
+        self, request: EditRequest, spec: ModelSpec, report: Reporter, deadline: Deadline
     ) -> EditResult:
         started = time.monotonic()
         prepared, inputs, cost, metadata = await self._prepare(request, spec)
@@ -254,7 +228,7 @@ class StabilityProvider:
         request: EditRequest,
         handle: RemoteHandle,
         spec: ModelSpec,
-        report: _Reporter,
+        report: Reporter,
         deadline: Deadline,
     ) -> EditResult:
         if handle.provider != PROVIDER:
@@ -276,7 +250,7 @@ class StabilityProvider:
                 lambda reply: parse_poll(reply, remote_id),
                 classify=classify_poll_error,
                 deadline=deadline,
-                on_pending=lambda pending, polls: report(pending.status, min(0.2 + 0.05 * polls, 0.85)),
+                on_pending=report.polling,
                 remote_id=remote_id,
             )
             if isinstance(outcome, Failed):
@@ -304,7 +278,7 @@ class StabilityProvider:
         metadata: Mapping[str, Any],
         composite_into: CompositeInputs | None,
         elapsed_ms: float,
-        report: _Reporter,
+        report: Reporter,
     ) -> EditResult:
         finished = await asyncio.to_thread(
             finish_output,
@@ -356,7 +330,7 @@ class ResumableStabilityProvider(StabilityProvider):
     ) -> EditResult:
         spec = self._async_spec(request, model)
         return await self._collect(
-            request, handle, spec, _Reporter(progress), Deadline(self.options.deadline_s)
+            request, handle, spec, Reporter(progress), Deadline(self.options.deadline_s)
         )
 
     def _async_spec(self, request: EditRequest, model: str) -> ModelSpec:
@@ -374,17 +348,6 @@ def stability_provider_for(spec: ModelSpec, **kwargs: Any) -> StabilityProvider:
     """The provider for ``spec``: resumable for an asynchronous endpoint, plain otherwise."""
     cls = ResumableStabilityProvider if endpoint_for(spec).asynchronous else StabilityProvider
     return cls(model=spec.id, **kwargs)
-
-
-class _Reporter:
-    """Calls the caller's progress callback, if any."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self._callback = callback
-
-    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
-        if self._callback is not None:
-            self._callback(Progress(stage, fraction, message))
 
 
 def _submit_metadata(

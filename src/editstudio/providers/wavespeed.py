@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from editstudio.catalog.schema import (
     ExpandStyle,
     ImageStyle,
@@ -45,6 +43,7 @@ from editstudio.core.errors import (
 )
 from editstudio.core.operations import Operation
 from editstudio.core.request import EditRequest
+from editstudio.providers.common import BearerCredentials, json_object
 from editstudio.providers.http import (
     Done,
     Failed,
@@ -84,17 +83,8 @@ EXTRA_NUM_IMAGES = "num_images"
 EXTRA_QUALITY = "quality"
 
 
-@dataclass(frozen=True)
-class WaveSpeedCredentials:
-    api_key: SecretStr
-    base_url: str
-
-    def api_url(self, path: str) -> str:
-        return f"{self.base_url.rstrip('/')}{path}"
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key.get_secret_value()}"}
+class WaveSpeedCredentials(BearerCredentials):
+    """WaveSpeed's base URL and API key (``Authorization: Bearer``)."""
 
 
 # ---------------------------------------------------------------- request mapping (pure)
@@ -333,7 +323,7 @@ def parse_upload(reply: HttpReply) -> str:
 def parse_webhook(raw_body: bytes) -> Outcome:
     """A verified webhook delivery's prediction (call ``verify_webhook`` first)."""
     reply = HttpReply(200, {}, raw_body)
-    payload = _json_object(reply)
+    payload = json_object(reply, invalid_reply)
     data = payload.get("data", payload)
     if not isinstance(data, dict):
         raise invalid_reply("the webhook body has no prediction")
@@ -401,7 +391,7 @@ def classify_error(reply: HttpReply) -> ProviderError:
 
 
 def _envelope_data(reply: HttpReply) -> dict[str, Any]:
-    payload = _json_object(reply)
+    payload = json_object(reply, invalid_reply)
     code = payload.get("code")
     if isinstance(code, int) and code != 200 and code != SYNC_TIMEOUT_CODE:
         raise classify_error(HttpReply(code, reply.headers, reply.body))
@@ -411,16 +401,6 @@ def _envelope_data(reply: HttpReply) -> dict[str, Any]:
     if isinstance(code, int) and code == SYNC_TIMEOUT_CODE:
         data = {**data, "code": code}
     return data
-
-
-def _json_object(reply: HttpReply) -> dict[str, Any]:
-    try:
-        payload = reply.json()
-    except ValueError:
-        raise invalid_reply(f"the reply is not JSON: {reply.text(120)!r}") from None
-    if not isinstance(payload, dict):
-        raise invalid_reply("the reply is not a JSON object")
-    return payload
 
 
 def _remote_id(data: Mapping[str, Any]) -> str:

@@ -18,15 +18,15 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from editstudio.catalog.loader import Catalog, load_catalog
+from editstudio.catalog.loader import Catalog
 from editstudio.catalog.pricing import estimate
 from editstudio.catalog.schema import ExpandStyle, ModelSpec, SizeStyle
-from editstudio.core.errors import ProviderOutputInvalid, UnsupportedOperation, UnsupportedParameter
-from editstudio.core.operations import Operation
-from editstudio.core.provider import Progress, ProgressCallback
+from editstudio.core.errors import ProviderOutputInvalid
+from editstudio.core.provider import ProgressCallback
 from editstudio.core.remote import RemoteHandle
 from editstudio.core.request import EditRequest, EditResult
 from editstudio.imaging import ImageLimits
+from editstudio.providers.base import CatalogProvider, Reporter
 from editstudio.providers.http import Deadline, Done, Failed, Outcome, ProviderHttp
 from editstudio.providers.images import (
     Blob,
@@ -133,7 +133,7 @@ class SubmittedJob:
             ) from exc
 
 
-class WaveSpeedProvider:
+class WaveSpeedProvider(CatalogProvider[WaveSpeedCredentials, WaveSpeedOptions]):
     """``ResumableProvider`` for every WaveSpeed model of the catalogue.
 
     ``submit`` stages the inputs and starts the paid job, returning a ``RemoteHandle`` whose state
@@ -145,6 +145,7 @@ class WaveSpeedProvider:
     """
 
     name = PROVIDER
+    model_noun = "a WaveSpeed model"
 
     def __init__(
         self,
@@ -157,34 +158,14 @@ class WaveSpeedProvider:
         http: ProviderHttp | None = None,
         options: WaveSpeedOptions | None = None,
     ) -> None:
-        self._creds = WaveSpeedCredentials(api_key, base_url)
-        self._catalog = catalog or load_catalog()
-        self.default_model = model
-        self.limits = limits or ImageLimits()
-        self.http = http or ProviderHttp(PROVIDER)
-        self.options = options or WaveSpeedOptions()
-
-    def __repr__(self) -> str:
-        return f"WaveSpeedProvider(base_url={self._creds.base_url!r}, model={self.default_model!r})"
-
-    async def __aenter__(self) -> WaveSpeedProvider:
-        await self.http.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.aclose()
-
-    def supports(self, operation: Operation) -> bool:
-        return any(m.provider.value == PROVIDER and m.serves(operation) for m in self._catalog)
-
-    def model_spec(self, model: str | None) -> ModelSpec:
-        model_id = model or self.default_model
-        if model_id is None:
-            raise UnsupportedParameter("no model given: pass model='wavespeed/<name>'", field="model")
-        spec = self._catalog.get(model_id)
-        if spec.provider.value != PROVIDER:
-            raise UnsupportedParameter(f"{model_id} is not a WaveSpeed model", field="model", model=model_id)
-        return spec
+        super().__init__(
+            creds=WaveSpeedCredentials(api_key, base_url),
+            model=model,
+            catalog=catalog,
+            limits=limits,
+            http=http or ProviderHttp(PROVIDER),
+            options=options or WaveSpeedOptions(),
+        )
 
     async def edit(
         self,
@@ -194,7 +175,7 @@ class WaveSpeedProvider:
         progress: ProgressCallback | None = None,
     ) -> EditResult:
         spec = self._spec_for(request, model)
-        report = _Reporter(progress)
+        report = Reporter(progress)
         deadline = Deadline(self.options.deadline_s)
         handle = await self._submit(request, spec, report, deadline)
         return await self._collect(request, handle, spec, report, deadline)
@@ -202,7 +183,7 @@ class WaveSpeedProvider:
     async def submit(self, request: EditRequest, *, model: str) -> RemoteHandle:
         """Stage the inputs and start the job (the paid step); never retried once it may have started."""
         spec = self._spec_for(request, model)
-        return await self._submit(request, spec, _Reporter(None), Deadline(self.options.deadline_s))
+        return await self._submit(request, spec, Reporter(None), Deadline(self.options.deadline_s))
 
     async def collect(
         self,
@@ -215,22 +196,11 @@ class WaveSpeedProvider:
         """Poll the submitted job (unless it already finished), download and post-process its output."""
         spec = self._spec_for(request, model)
         return await self._collect(
-            request, handle, spec, _Reporter(progress), Deadline(self.options.deadline_s)
+            request, handle, spec, Reporter(progress), Deadline(self.options.deadline_s)
         )
 
-    def _spec_for(self, request: EditRequest, model: str | None) -> ModelSpec:
-        spec = self.model_spec(model)
-        if not spec.serves(request.operation):
-            raise UnsupportedOperation(
-                f"{spec.id} does not do {request.operation.value}; it does "
-                f"{', '.join(op.value for op in spec.operations)}",
-                model=spec.id,
-                operation=request.operation.value,
-            )
-        return spec
-
     async def _submit(
-        self, request: EditRequest, spec: ModelSpec, report: _Reporter, deadline: Deadline
+        self, request: EditRequest, spec: ModelSpec, report: Reporter, deadline: Deadline
     ) -> RemoteHandle:
         submitted_at = time.time()
         prepared = await asyncio.to_thread(prepare_inputs, request, spec, self.limits)
@@ -259,7 +229,7 @@ class WaveSpeedProvider:
         request: EditRequest,
         handle: RemoteHandle,
         spec: ModelSpec,
-        report: _Reporter,
+        report: Reporter,
         deadline: Deadline,
     ) -> EditResult:
         if handle.provider != PROVIDER:
@@ -355,7 +325,7 @@ class WaveSpeedProvider:
         return parse_submit(reply)
 
     async def _poll(
-        self, client: httpx.AsyncClient, remote_id: str, deadline: Deadline, report: _Reporter
+        self, client: httpx.AsyncClient, remote_id: str, deadline: Deadline, report: Reporter
     ) -> Done:
         outcome = await self.http.poll(
             client,
@@ -363,23 +333,12 @@ class WaveSpeedProvider:
             parse_poll,
             classify=classify_error,
             deadline=deadline,
-            on_pending=lambda pending, polls: report(pending.status, min(0.2 + 0.05 * polls, 0.85)),
+            on_pending=report.polling,
             remote_id=remote_id,  # a verified webhook for this prediction cuts the wait short
         )
         if isinstance(outcome, Failed):
             raise failure_error(outcome)
         return outcome
-
-
-class _Reporter:
-    """Calls the caller's progress callback, if any."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self._callback = callback
-
-    def __call__(self, stage: str, fraction: float, message: str = "") -> None:
-        if self._callback is not None:
-            self._callback(Progress(stage, fraction, message))
 
 
 def _submit_metadata(
