@@ -24,7 +24,6 @@ import base64
 import binascii
 import io
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from stub_state import QueuedFaults
 
 TOKEN = "hf_StubToken0123456789abcdefSECRET"
 KNOWN_MODELS = {"timbrooks/instruct-pix2pix", "stabilityai/stable-diffusion-xl-refiner-1.0"}
@@ -67,25 +67,13 @@ class Call:
     status: int = 0
 
 
-class StubState:
+class StubState(QueuedFaults[Fault]):
     """Everything a test may set or read; reset before each test."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            self.faults: list[Fault] = []
+            self.faults = []
             self.calls: list[Call] = []
-
-    def add_fault(self, fault: Fault, times: int = 1) -> None:
-        with self.lock:
-            self.faults.extend(fault for _ in range(times))
-
-    def take_fault(self) -> Fault | None:
-        with self.lock:
-            return self.faults.pop(0) if self.faults else None
 
 
 class StubError(Exception):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import threading
 import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -37,6 +36,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from stub_state import QueuedFaults
 
 API_KEY = "sk-openai-stub-0123456789abcdef-SECRET"
 KNOWN_MODELS = {"gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"}
@@ -100,25 +100,13 @@ class Edit:
     status: int = 0  # what the stub answered
 
 
-class StubState:
+class StubState(QueuedFaults[Fault]):
     """Everything a test may set or read; reset before each test."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            self.faults: list[Fault] = []
+            self.faults = []
             self.edits: list[Edit] = []
-
-    def add_fault(self, fault: Fault, times: int = 1) -> None:
-        with self.lock:
-            self.faults.extend(fault for _ in range(times))
-
-    def take_fault(self) -> Fault | None:
-        with self.lock:
-            return self.faults.pop(0) if self.faults else None
 
 
 class StubError(Exception):

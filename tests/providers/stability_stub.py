@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -37,6 +36,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from stub_state import EndpointFaults
 
 API_KEY = "sk-stability-test-0123456789abcdef-SECRET"
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -163,30 +163,17 @@ class Job:
     polls: int = 0
 
 
-class StubState:
+class StubState(EndpointFaults[Fault]):
     """Everything a test may set or read; reset before each test."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            self.faults: dict[str, list[Fault]] = defaultdict(list)
+            self.faults = defaultdict(list)
             self.requests: list[Recorded] = []
             self.images: list[Image.Image] = []  # the decoded image of each accepted POST
             self.masks: list[Image.Image] = []
             self.jobs: dict[str, Job] = {}
             self.pending_polls = 1  # polls answered 202 before a job's result is ready
-
-    def add_fault(self, endpoint: str, fault: Fault, times: int = 1) -> None:
-        with self.lock:
-            self.faults[endpoint].extend(fault for _ in range(times))
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        with self.lock:
-            queue = self.faults.get(endpoint)
-            return queue.pop(0) if queue else None
 
     @property
     def posts(self) -> list[Recorded]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import cv2
 import numpy as np
@@ -20,7 +20,6 @@ from huggingface_kit import (
     encode,
     gradient,
     make_huggingface_provider,
-    running_huggingface_stub,
 )
 from huggingface_stub import TOKEN
 from PIL import Image
@@ -43,18 +42,6 @@ from editstudio.settings import Settings
 
 WIDTH, HEIGHT = 96, 64
 MASK_BOX = (30, 20, 60, 44)
-
-
-@pytest.fixture(scope="module")
-def hf_server() -> Iterator[HuggingFaceStub]:
-    with running_huggingface_stub() as server:
-        yield server
-
-
-@pytest.fixture
-def hf_stub(hf_server: HuggingFaceStub) -> HuggingFaceStub:
-    hf_server.state.reset()
-    return hf_server
 
 
 @pytest.fixture

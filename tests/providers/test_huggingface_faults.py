@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from huggingface_kit import (
@@ -14,7 +14,6 @@ from huggingface_kit import (
     encode,
     gradient,
     make_huggingface_provider,
-    running_huggingface_stub,
 )
 from huggingface_stub import TOKEN, Fault
 from pydantic import SecretStr
@@ -38,18 +37,6 @@ from editstudio.providers.huggingface_provider import HuggingFaceOptions, Huggin
 
 # A guard so a regression hangs no test forever; it asserts nothing about speed.
 GUARD_S = 60
-
-
-@pytest.fixture(scope="module")
-def hf_server() -> Iterator[HuggingFaceStub]:
-    with running_huggingface_stub() as server:
-        yield server
-
-
-@pytest.fixture
-def hf_stub(hf_server: HuggingFaceStub) -> HuggingFaceStub:
-    hf_server.state.reset()
-    return hf_server
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ reference images, and the choices the adapter makes (size, quality, format, pric
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import numpy as np
@@ -17,7 +17,6 @@ from openai_kit import (
     gradient,
     make_openai_provider,
     open_png,
-    running_openai_stub,
 )
 from openai_stub import API_KEY, OUTPUT_TOKENS
 from PIL import Image
@@ -32,18 +31,6 @@ from editstudio.providers.registry import provider_for
 from editstudio.settings import Settings
 
 SPEC = get_model(MODEL)
-
-
-@pytest.fixture(scope="module")
-def openai_server() -> Iterator[OpenAIStub]:
-    with running_openai_stub() as server:
-        yield server
-
-
-@pytest.fixture
-def openai_stub(openai_server: OpenAIStub) -> OpenAIStub:
-    openai_server.state.reset()
-    return openai_server
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from openai_kit import MODEL, OpenAIStub, encode, gradient, make_openai_provider, running_openai_stub
+from openai_kit import MODEL, OpenAIStub, encode, gradient, make_openai_provider
 from openai_stub import API_KEY, Fault
 
 from editstudio.core import (
@@ -27,18 +27,6 @@ from editstudio.providers.openai_provider import OpenAIOptions, OpenAIProvider
 
 # A guard so a regression hangs no test forever; it asserts nothing about speed.
 GUARD_S = 60
-
-
-@pytest.fixture(scope="module")
-def openai_server() -> Iterator[OpenAIStub]:
-    with running_openai_stub() as server:
-        yield server
-
-
-@pytest.fixture
-def openai_stub(openai_server: OpenAIStub) -> OpenAIStub:
-    openai_server.state.reset()
-    return openai_server
 
 
 @pytest.fixture

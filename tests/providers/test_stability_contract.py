@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -16,7 +15,6 @@ from stability_kit import (
     gradient_png,
     pixels,
     png,
-    running_stability_stub,
     stability_provider,
 )
 from stability_stub import API_KEY
@@ -31,16 +29,10 @@ WIDTH, HEIGHT = 96, 64
 MASK_BOX = (30, 20, 60, 44)
 
 
-@pytest.fixture(scope="module")
-def stub_server() -> Iterator[StabilityStub]:
-    with running_stability_stub() as server:
-        yield server
-
-
 @pytest.fixture
-def stub(stub_server: StabilityStub) -> StabilityStub:
-    stub_server.state.reset()
-    return stub_server
+def stub(stability_stub: StabilityStub) -> StabilityStub:
+    """conftest's Stability stub under the name these tests use (conftest's ``stub`` is WaveSpeed's)."""
+    return stability_stub
 
 
 def request_for(model: ModelSpec) -> EditRequest:

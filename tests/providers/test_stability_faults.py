@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from stability_kit import (
     box_mask,
     gradient_png,
     png,
-    running_stability_stub,
     stability_provider,
 )
 from stability_stub import API_KEY, Fault
@@ -41,16 +39,10 @@ RELIGHT = "stability/replace-background-and-relight"
 GUARD_S = 60  # a regression must not hang a test forever; it asserts nothing about speed
 
 
-@pytest.fixture(scope="module")
-def stub_server() -> Iterator[StabilityStub]:
-    with running_stability_stub() as server:
-        yield server
-
-
 @pytest.fixture
-def stub(stub_server: StabilityStub) -> StabilityStub:
-    stub_server.state.reset()
-    return stub_server
+def stub(stability_stub: StabilityStub) -> StabilityStub:
+    """conftest's Stability stub under the name these tests use (conftest's ``stub`` is WaveSpeed's)."""
+    return stability_stub
 
 
 def erase_request() -> EditRequest:

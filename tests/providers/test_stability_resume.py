@@ -4,7 +4,6 @@ after a restart), against the loopback stub."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -16,7 +15,6 @@ from stability_kit import (
     gradient_png,
     pixels,
     png,
-    running_stability_stub,
     stability_provider,
 )
 from stability_stub import API_KEY
@@ -32,16 +30,10 @@ MODEL = "stability/replace-background-and-relight"
 WIDTH, HEIGHT = 160, 120
 
 
-@pytest.fixture(scope="module")
-def stub_server() -> Iterator[StabilityStub]:
-    with running_stability_stub() as server:
-        yield server
-
-
 @pytest.fixture
-def stub(stub_server: StabilityStub) -> StabilityStub:
-    stub_server.state.reset()
-    return stub_server
+def stub(stability_stub: StabilityStub) -> StabilityStub:
+    """conftest's Stability stub under the name these tests use (conftest's ``stub`` is WaveSpeed's)."""
+    return stability_stub
 
 
 def relight_request(**fields: object) -> EditRequest:

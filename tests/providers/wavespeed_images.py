@@ -1,49 +1,29 @@
-"""Images the WaveSpeed tests generate for themselves."""
+"""Images the WaveSpeed tests generate for themselves (also imported by the API, job and bench code
+that drive the WaveSpeed stub). The generic ones live in ``provider_images``."""
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
 from PIL import Image
 
-
-def gradient(width: int, height: int) -> np.ndarray:
-    """A smooth RGB gradient: resampling it changes little, so inverted pixels stay predictable."""
-    xs = np.linspace(0, 200, width, dtype=np.float32)[None, :]
-    ys = np.linspace(0, 150, height, dtype=np.float32)[:, None]
-    red = np.broadcast_to(xs + 20, (height, width))
-    green = np.broadcast_to(ys + 40, (height, width))
-    blue = (red + green) / 2
-    return np.stack([red, green, blue], axis=-1).astype(np.uint8)
-
-
-def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def gradient_png(width: int, height: int) -> bytes:
-    return encode(gradient(width, height))
-
-
-def box_mask(width: int, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    """255 inside ``box`` (left, top, right, bottom), 0 elsewhere."""
-    mask = np.zeros((height, width), np.uint8)
-    left, top, right, bottom = box
-    mask[top:bottom, left:right] = 255
-    return mask
+# Re-exported (redundant aliases): callers across tests/ and bench/ import them from this module.
+from provider_images import box_mask as box_mask
+from provider_images import encode as encode
+from provider_images import gradient as gradient
+from provider_images import gradient_png as gradient_png
 
 
 def decode(data: bytes) -> np.ndarray:
+    """The pixels as RGB only: unlike ``provider_images.decode``, the WaveSpeed tests never need the
+    format, which they check from the reply's metadata instead."""
     with Image.open(io.BytesIO(data)) as image:
         return np.asarray(image.convert("RGB"))
 
 
 def decode_data_uri(uri: str) -> np.ndarray:
-    import base64
-
     header, _, payload = uri.partition(",")
     assert header.startswith("data:image/") and header.endswith(";base64")
     with Image.open(io.BytesIO(base64.b64decode(payload))) as image:

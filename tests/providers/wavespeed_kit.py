@@ -3,14 +3,11 @@ modules import them from here; ``conftest.py`` holds only the fixtures."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import uvicorn
+from loopback_server import serve_in_thread
 from pydantic import SecretStr
 from wavespeed_stub import API_KEY, StubState, create_app
 
@@ -32,23 +29,8 @@ class StubServer:
 def running_stub() -> Iterator[StubServer]:
     """The WaveSpeed stub served by uvicorn on a free loopback port, in a background thread."""
     state = StubState()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield StubServer(f"http://127.0.0.1:{port}", state)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with serve_in_thread(create_app(state)) as url:
+        yield StubServer(url, state)
 
 
 def make_provider(

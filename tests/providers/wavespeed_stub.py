@@ -41,6 +41,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from stub_state import EndpointFaults
 
 from editstudio.catalog import load_catalog
 from editstudio.catalog.schema import (
@@ -97,16 +98,12 @@ class Job:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class StubState:
+class StubState(EndpointFaults[Fault]):
     """Everything a test may set or read; reset before each test."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
 
     def reset(self) -> None:
         with self.lock:
-            self.faults: dict[str, list[Fault]] = defaultdict(list)
+            self.faults = defaultdict(list)
             self.fail_next_jobs: list[str] = []
             self.requests: list[Recorded] = []
             self.received_sizes: list[list[tuple[int, int]]] = []  # per submit: decoded input sizes
@@ -120,15 +117,6 @@ class StubState:
             self.running = 0
             self.max_running = 0
             self.tasks: set[asyncio.Task[None]] = set()
-
-    def add_fault(self, endpoint: str, fault: Fault, times: int = 1) -> None:
-        with self.lock:
-            self.faults[endpoint].extend(fault for _ in range(times))
-
-    def take_fault(self, endpoint: str) -> Fault | None:
-        with self.lock:
-            queue = self.faults.get(endpoint)
-            return queue.pop(0) if queue else None
 
     def recorded(self, path_part: str, method: str | None = None) -> list[Recorded]:
         with self.lock:
