@@ -122,10 +122,10 @@ def test_recommend_needs_a_size() -> None:
 def test_estimate_json_matches_the_library() -> None:
     body = run_json(
         "estimate", "--model", "openai/gpt-image-1", "--op", "inpaint",
-        "--width", "1536", "--height", "1024", "--quality", "medium", "--num-images", "2",
+        "--width", "1536", "--height", "1024", "--quality", "medium",
     )  # fmt: skip
     expected = estimate(
-        EstimateInput(operation="inpaint", width=1536, height=1024, quality="medium", num_outputs=2),  # type: ignore[arg-type]
+        EstimateInput(operation="inpaint", width=1536, height=1024, quality="medium"),  # type: ignore[arg-type]
         get_model("openai/gpt-image-1"),
     )
     assert Decimal(body["total_usd"]) == expected.total_usd

@@ -128,8 +128,14 @@ def test_outputs_multiply_the_unit_price() -> None:
     assert result.lines[-1].amount_usd == Decimal("0.12")
 
 
+def _many_outputs(model_id: str) -> ModelSpec:
+    """The model as if it made several images per run (the API allows it; our adapters send one)."""
+    model = get_model(model_id)
+    return model.model_copy(update={"params": model.params.model_copy(update={"max_outputs": 10})})
+
+
 def test_outputs_multiply_a_quality_price() -> None:
-    model = get_model("openai/gpt-image-1")
+    model = _many_outputs("openai/gpt-image-1")
     total = assert_lines_add_up(model, job("general_edit", 1536, 1024, quality="medium", num_outputs=3))
     assert total == Decimal("0.189")
 
@@ -146,7 +152,7 @@ def test_from_edit_request_reads_extra_and_never_decodes() -> None:
         prompt="make it blue",
         extra={"quality": "Low", "num_images": 2},
     )
-    result = estimate(request, get_model("openai/gpt-image-1"), input_size=(1024, 1024))
+    result = estimate(request, _many_outputs("openai/gpt-image-1"), input_size=(1024, 1024))
     assert result.total_usd == Decimal("0.022")
 
 
