@@ -385,6 +385,7 @@ class ProviderHttp:
         return HttpReply(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
 
     async def _read_capped(self, response: httpx.Response, max_bytes: int) -> bytes:
+        """A streamed body, refused as soon as it (or its declared length) passes ``max_bytes``."""
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             raise self._too_big(max_bytes)
@@ -481,17 +482,7 @@ class ProviderHttp:
             ) as resp:
                 if resp.status_code >= 400:
                     raise _download_error(self.provider, resp.status_code)
-                declared = resp.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    raise self._too_big(max_bytes)
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise self._too_big(max_bytes)
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                return await self._read_capped(resp, max_bytes)
         except httpx.TimeoutException as exc:
             raise ProviderTimeout(
                 f"{self.provider} output download timed out", provider=self.provider

@@ -1,9 +1,9 @@
 """Provider-independent image handling around a cloud edit: staging the inputs, finishing the output.
 
 Every cloud adapter sends the same kind of inputs and gets the same kind of output back, so this is
-shared: the WaveSpeed and Stability adapters use it, and the OpenAI and Hugging Face adapters are
-meant to. Nothing here touches the network, files or the environment; the functions are CPU-bound,
-so providers call them in a worker thread.
+shared by the WaveSpeed, Stability, OpenAI and Hugging Face adapters. Nothing here touches the
+network, files or the environment; the functions are CPU-bound, so providers call them in a worker
+thread.
 
 - Inputs: ``prepare_inputs`` decodes the image, fits it (and each reference image) to the model's
   ``limits``, works out the outpaint canvas, and converts the mask: sent as a PNG where the model has
