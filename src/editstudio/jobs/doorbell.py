@@ -22,20 +22,22 @@ class Doorbell:
 
     def ring(self) -> None:
         """Wake one idle worker, or keep the ring for the next one to wait."""
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._kept = min(self._kept + 1, self._cap)
+        if not self._wake_one():
+            self._kept = min(self._kept + 1, self._cap)
 
     def ring_all(self) -> None:
         """Wake every worker: something changed that any of them may act on (stop, recovery)."""
+        while self._wake_one():
+            pass
+        self._kept = self._cap
+
+    def _wake_one(self) -> bool:
         while self._waiting:
             waiter = self._waiting.popleft()
-            if not waiter.done():
+            if not waiter.done():  # a waiter that timed out is skipped
                 waiter.set_result(None)
-        self._kept = self._cap
+                return True
+        return False
 
     async def wait(self, timeout_s: float) -> None:
         """Return at a ring, or after ``timeout_s`` (the poll that finds other processes' work)."""

@@ -9,11 +9,10 @@ when the worker that runs the job lives elsewhere.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,14 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from editstudio.db import reading
 from editstudio.db.models import JobEvent
 from editstudio.jobs.records import JobEventRecord, JobEventType
-from editstudio.jobs.tasks import uninterrupted
+from editstudio.jobs.tasks import uninterrupted, wait_set
 
-APPEND_TRIES = 5  # writers racing for one job's next seq on PostgreSQL
+_APPEND_TRIES = 5  # writers racing for one job's next seq on PostgreSQL
 _POLL_BATCH = 500  # job ids per poller query, well under every backend's bound-parameter limit
 # A reader's fallback wake-up while the poller watches its job: only a safety net.
 _POLLED_TIMEOUT_S = 10.0
 
 logger = logging.getLogger("editstudio.jobs")
+T = TypeVar("T")
 
 
 class EventHub:
@@ -65,8 +65,7 @@ class EventHub:
         """
         if self._polling:
             timeout_s = max(timeout_s, _POLLED_TIMEOUT_S)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(waiter.wait(), timeout_s)
+        await wait_set(waiter, timeout_s)
         waiter.clear()
 
     def subscribe(self, job_id: str) -> asyncio.Event:
@@ -102,10 +101,9 @@ class EventHub:
 
     async def _poll(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         while self._waiters and not self._closed.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), self._interval)
+            closed = await wait_set(self._closed, self._interval)
             watched = list(self._waiters)
-            if self._closed.is_set() or not watched:
+            if closed or not watched:
                 return
             try:
                 latest = await _latest_seqs(sessions, watched)
@@ -150,21 +148,37 @@ async def append_event(
     type_: JobEventType,
     data: Mapping[str, Any] | None = None,
 ) -> JobEventRecord:
-    """Commit one event on its own and wake the job's readers.
+    """Commit one event on its own and wake the job's readers."""
+
+    async def write(session: AsyncSession) -> JobEventRecord:
+        return await add_event(session, job_id, type_, data)
+
+    return await commit_with_event(sessions, hub, job_id, write)
+
+
+async def commit_with_event(
+    sessions: async_sessionmaker[AsyncSession],
+    hub: EventHub,
+    job_id: str,
+    write: Callable[[AsyncSession], Awaitable[T]],
+) -> T:
+    """Run ``write`` (which adds the job's next event with ``add_event``) in one transaction, then
+    wake the job's readers.
 
     Two writers (a worker's progress and a cancel from the API process) can pick the same ``seq``
-    on PostgreSQL; the primary key refuses the second, which simply tries the next number.
+    on PostgreSQL; the primary key refuses the second, whose transaction kept nothing and simply
+    runs again with the next number.
     """
-    for attempt in range(APPEND_TRIES):
+    for attempt in range(_APPEND_TRIES):
         try:
             async with sessions() as session, session.begin():
-                event = await add_event(session, job_id, type_, data)
+                result = await write(session)
         except IntegrityError:
-            if attempt == APPEND_TRIES - 1:
+            if attempt == _APPEND_TRIES - 1:
                 raise
             continue
         hub.publish(job_id)
-        return event
+        return result
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -20,7 +20,6 @@ finds its writes refused and stops, instead of finishing the job twice. A heartb
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import threading
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from editstudio.accounts import usd_to_micros
@@ -44,14 +43,13 @@ from editstudio.db.types import utcnow
 from editstudio.jobs.assets import ensure_asset
 from editstudio.jobs.codec import FALLBACK_KEY, StoredImages, asset_ids, decode_request
 from editstudio.jobs.config import JobServiceConfig
-from editstudio.jobs.events import APPEND_TRIES as _APPEND_TRIES
-from editstudio.jobs.events import EventHub, add_event, append_event
+from editstudio.jobs.events import EventHub, add_event, append_event, commit_with_event
 from editstudio.jobs.ports import BlobStore, ProviderResolver
 from editstudio.jobs.records import JobEventType
 from editstudio.jobs.retry import RetryPolicy, compute_backoff
 from editstudio.jobs.scheduler import Claim
 from editstudio.jobs.settlement import Finisher
-from editstudio.jobs.tasks import cancel_and_wait, uninterrupted
+from editstudio.jobs.tasks import cancel_and_wait, uninterrupted, wait_set
 
 __all__ = ["JobRunner", "RetryPolicy", "compute_backoff"]
 
@@ -230,25 +228,19 @@ class JobRunner:
             "provider": runtime["provider"],
             "resumed": runtime.get("handle") is not None,
         }
-        for attempt in range(_APPEND_TRIES):
-            try:
-                async with self._sessions() as session, session.begin():
-                    attempts = await session.scalar(
-                        _owned(lease)
-                        .values(attempts=Job.attempts + 1, provider_state=dict(runtime), updated_at=utcnow())
-                        .returning(Job.attempts)
-                    )
-                    if attempts is None:
-                        raise LeaseLost(lease.job_id)
-                    await add_event(session, lease.job_id, JobEventType.ATTEMPT, {"n": attempts, **data})
-            except IntegrityError:
-                # Another writer took the event's seq (PostgreSQL); nothing was kept, so try again.
-                if attempt == _APPEND_TRIES - 1:
-                    raise
-                continue
-            lease.token = attempts
-            self._hub.publish(lease.job_id)
-            return
+
+        async def write(session: AsyncSession) -> int:
+            attempts: int | None = await session.scalar(
+                _owned(lease)
+                .values(attempts=Job.attempts + 1, provider_state=dict(runtime), updated_at=utcnow())
+                .returning(Job.attempts)
+            )
+            if attempts is None:
+                raise LeaseLost(lease.job_id)
+            await add_event(session, lease.job_id, JobEventType.ATTEMPT, {"n": attempts, **data})
+            return attempts
+
+        lease.token = await commit_with_event(self._sessions, self._hub, lease.job_id, write)
 
     async def _save_runtime(
         self, lease: _Lease, runtime: dict[str, Any], *, provider_request_id: str
@@ -326,9 +318,7 @@ class JobRunner:
 
     async def _heartbeat(self, lease: _Lease, work: asyncio.Task[Any]) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lease.ended.wait(), self._config.heartbeat_s)
-            if lease.ended.is_set():
+            if await wait_set(lease.ended, self._config.heartbeat_s):
                 return
             try:
                 alive = await uninterrupted(self._beat(lease))

@@ -52,7 +52,7 @@ from editstudio.jobs.recovery import finalize_unsettled, release_orphans, requeu
 from editstudio.jobs.runner import JobRunner
 from editstudio.jobs.scheduler import Claim, Scheduler
 from editstudio.jobs.settlement import Finisher
-from editstudio.jobs.tasks import cancel_and_wait
+from editstudio.jobs.tasks import cancel_and_wait, wait_set
 from editstudio.jobs.webhooks import WebhookDispatcher, WebhookSender, check_webhook_url
 from editstudio.settings import Settings
 
@@ -490,9 +490,7 @@ class JobService:
 
     async def _maintain(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.config.heartbeat_s)
-            if self._stopping.is_set():
+            if await wait_set(self._stopping, self.config.heartbeat_s):
                 return
             try:
                 await self.recover()

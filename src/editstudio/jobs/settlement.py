@@ -22,13 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from editstudio.accounts import capture_in, micros_to_usd, release_in
 from editstudio.core.jobs import JobState
 from editstudio.db.models import Job, JobEvent
-from editstudio.jobs.events import EventHub, add_event
+from editstudio.jobs.events import EventHub, add_event, commit_with_event
 from editstudio.jobs.records import JobEventType, JobRecord
 from editstudio.jobs.webhooks import enqueue_delivery
 
@@ -40,7 +39,6 @@ _TERMINAL_EVENT = {
     JobState.CANCELLED: JobEventType.CANCELLED,
 }
 _TERMINAL_TYPES = [t.value for t in _TERMINAL_EVENT.values()]
-_TRIES = 5
 
 
 def terminal_event_data(job: Job) -> dict[str, Any]:
@@ -90,21 +88,15 @@ class Finisher:
 
     async def finalize(self, job_id: str) -> None:
         """Settle and announce a terminal job; a no-op for a job that is not terminal."""
-        appended: JobRecord | None = None
-        for attempt in range(_TRIES):
-            try:
-                async with self._sessions() as session, session.begin():
-                    job = await session.get(Job, job_id)
-                    if job is None or not JobState(job.state).is_terminal:
-                        return
-                    await self._settle(session, job)
-                    appended = await self._announce(session, job)
-                break
-            except IntegrityError:
-                # Another writer took the event's seq (PostgreSQL); nothing was kept, so try again.
-                if attempt == _TRIES - 1:
-                    raise
-        self._hub.publish(job_id)
+
+        async def write(session: AsyncSession) -> JobRecord | None:
+            job = await session.get(Job, job_id)
+            if job is None or not JobState(job.state).is_terminal:
+                return None
+            await self._settle(session, job)
+            return await self._announce(session, job)
+
+        appended = await commit_with_event(self._sessions, self._hub, job_id, write)
         if appended is not None and appended.webhook_url is not None and self._wake_webhooks is not None:
             self._wake_webhooks()
 

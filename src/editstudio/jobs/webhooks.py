@@ -22,7 +22,6 @@ A claim is a lease: an attempt cut short by a crash or a stop is due again after
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -43,6 +42,7 @@ from editstudio.core.errors import InvalidRequest
 from editstudio.db.models import DeliveryState, WebhookDelivery
 from editstudio.db.types import utcnow
 from editstudio.jobs.retry import RetryPolicy, compute_backoff
+from editstudio.jobs.tasks import wait_set
 
 logger = logging.getLogger("editstudio.jobs.webhooks")
 
@@ -300,8 +300,7 @@ class WebhookDispatcher:
                 await self._claim_and_start()
                 if self._stopping:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+                await wait_set(self._wake, self._poll_interval_s)
                 self._wake.clear()
         finally:
             # A cancelled attempt keeps its lease and is retried when the lease ends.
